@@ -1,0 +1,79 @@
+"""Command line: `flask seed`, `flask demo`, `flask users create` (see PRODUCT.md for the contract)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from . import demo as demo_module
+from . import seeding
+from .auth import services as accounts
+from .models import Role
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Load the current campaign (Write for Rights 2025) and its cases; running it again changes nothing."""
+    result = seeding.seed()
+    if result.changed:
+        click.echo(
+            f"Seeded {result.campaigns} campaigns, {result.cases} cases, "
+            f"{result.outcomes} outcome updates, {result.pack_sizes} pack sizes."
+        )
+    else:
+        click.echo("Already seeded: nothing to change.")
+
+
+@click.command("demo")
+@click.option("--scale", type=click.Choice(list(demo_module.SCALES)), default="small", show_default=True)
+@click.option("--seed", "seed_value", type=int, default=1, show_default=True, help="Random seed (same seed, same data).")
+def demo_command(scale: str, seed_value: int) -> None:
+    """Add synthetic groups, orders, packs, reports and mailings on top of `seed`."""
+    seeding.seed()
+    try:
+        result = demo_module.generate(
+            scale, seed_value, progress=lambda stage, n: click.echo(f"  {stage}: {n:,}", err=True)
+        )
+    except demo_module.DemoAlreadyLoaded as error:
+        click.echo(str(error))
+    except demo_module.DemoError as error:
+        raise click.ClickException(str(error)) from error
+    else:
+        click.echo(
+            f"Demo data: {result.groups:,} groups, {result.orders:,} orders, {result.packs:,} packs, "
+            f"{result.reports:,} reports, {result.mailings:,} mailings."
+        )
+    click.echo("Demo logins:")
+    for role, email, password in demo_module.demo_logins():
+        click.echo(f"  {role:<12} {email}  password: {password}")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--group", "group_name", help="The coordinator's group (exact name).")
+@click.option("--name", default="", help="The person's name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email: str, role: str, group_name: str | None, name: str, password_stdin: bool) -> None:
+    """Create a user (staff, or coordinator of one group)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(email, password, Role(role), group_name=group_name, name=name)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    app.cli.add_command(seed_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(users_cli)

@@ -1,0 +1,65 @@
+"""Configuration from environment variables, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the config mapping from the process environment.
+
+    Every value has a development default, so `flask run` works on a fresh clone;
+    `APP_ENV=production` refuses to start with the default secret (see `check_production`).
+    """
+    sqlite_default = "sqlite:///" + os.path.join(instance_path, "cardtrail.sqlite")
+    return {
+        "APP_ENV": os.environ.get("APP_ENV", "development"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", sqlite_default),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 587),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Write for Rights <cards@localhost>"),
+        "SQLITE_SYNCHRONOUS": os.environ.get("SQLITE_SYNCHRONOUS", "FULL").upper(),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PER_PAGE": 25,
+    }
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe for the environment it runs in."""
+
+
+def check_production(config: dict) -> None:
+    """Refuse to start in production with DEBUG on or a default/missing SECRET_KEY."""
+    if config.get("APP_ENV") != "production":
+        return
+    if config.get("DEBUG"):
+        raise ConfigError("Refusing to start: DEBUG is on in production.")
+    key = config.get("SECRET_KEY") or ""
+    if key == DEV_SECRET_KEY or len(key) < 32:
+        raise ConfigError("Refusing to start: set SECRET_KEY to a random value of at least 32 characters.")

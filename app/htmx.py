@@ -1,0 +1,23 @@
+"""One place decides whether a view answers with a fragment or the full page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import make_response, render_template
+from flask.wrappers import Response
+
+from .extensions import htmx
+
+
+def wants_fragment() -> bool:
+    """True for an htmx request that swaps part of the page (not a boosted navigation or history restore)."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render(page: str, fragment: str, status: int = 200, **context: Any) -> Response:
+    """Render `fragment` alone for htmx swaps, else the full `page` (which includes the fragment)."""
+    template = fragment if wants_fragment() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response

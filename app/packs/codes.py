@@ -1,0 +1,85 @@
+"""Pack tokens and short printed codes, in Crockford base32.
+
+- The token (26 symbols, 130 bits from `secrets`) is the secret in the pack URL. Upper case keeps the
+  QR code in alphanumeric mode. It is never derived from SECRET_KEY: printed packs outlive key rotation.
+- The short code (8 symbols + 1 check symbol, shown as `7K3Q-9XJ2-M`) is typed by people when a camera
+  fails. The check symbol is Crockford's mod-37 check; codes whose check value would need one of the
+  five extra symbols (*~$=U) are never issued, so every printed symbol is 0-9 or A-Z. Because 37 is a
+  prime that divides neither 32 nor 31, every single-symbol error and every adjacent swap changes the
+  value mod 37 and is caught.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+# Crockford decoding: I and L read as 1, O as 0; case-insensitive.
+_ALIASES = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_NOT_SYMBOL = re.compile(r"[^0-9A-Z]")
+
+TOKEN_LENGTH = 26  # 26 * 5 = 130 bits
+CODE_BODY_LENGTH = 8
+CODE_LENGTH = CODE_BODY_LENGTH + 1
+
+
+class InvalidCode(ValueError):
+    """The text is not a well-formed short code."""
+
+
+class CheckSymbolMismatch(InvalidCode):
+    """Well-formed, but the check symbol does not match: a typo."""
+
+
+def _symbols(value: int, length: int) -> str:
+    """`value` as exactly `length` base-32 symbols, most significant first."""
+    out = []
+    for _ in range(length):
+        value, digit = divmod(value, 32)
+        out.append(ALPHABET[digit])
+    return "".join(reversed(out))
+
+
+def new_token() -> str:
+    """A fresh pack token: 130 random bits as 26 upper-case Crockford symbols."""
+    return _symbols(secrets.randbits(5 * TOKEN_LENGTH), TOKEN_LENGTH)
+
+
+def check_value(body: str) -> int:
+    """Crockford's check: the base-32 number the body spells, mod 37."""
+    value = 0
+    for ch in body:
+        value = (value * 32 + _VALUE[ch]) % 37
+    return value
+
+
+def new_code() -> str:
+    """A fresh short code (9 symbols, no separators); its check symbol is always 0-9 or A-Z."""
+    while True:
+        body = _symbols(secrets.randbits(5 * CODE_BODY_LENGTH), CODE_BODY_LENGTH)
+        check = check_value(body)
+        if check < 32:
+            return body + ALPHABET[check]
+
+
+def normalise(text: str) -> str:
+    """Upper-case, map I/L to 1 and O to 0, and drop spaces, hyphens and anything else."""
+    return _NOT_SYMBOL.sub("", text.upper().translate(_ALIASES))
+
+
+def parse_code(text: str) -> str:
+    """The canonical code typed as `text`, or InvalidCode / CheckSymbolMismatch."""
+    code = normalise(text)
+    if len(code) != CODE_LENGTH:
+        raise InvalidCode(f"A pack code has {CODE_LENGTH} letters and digits; this has {len(code)}.")
+    body, check = code[:-1], code[-1]
+    if check_value(body) != _VALUE[check]:
+        raise CheckSymbolMismatch("That code has a typo: please check each letter and digit.")
+    return code
+
+
+def format_code(code: str) -> str:
+    """`7K3Q9XJ2M` -> `7K3Q-9XJ2-M`, for printing and reading aloud."""
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"

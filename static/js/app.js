@@ -1,0 +1,35 @@
+// Small behaviours the pages need, in a static file so the CSP can forbid inline script.
+(function () {
+  "use strict";
+
+  // Every unsafe htmx request carries the CSRF token (read fresh from the page, never stale).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && event.detail.verb !== "get") {
+      event.detail.headers["X-CSRFToken"] = meta.content;
+    }
+  });
+
+  // htmx does not swap 4xx/5xx answers: tell the person something went wrong instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    var flash = document.getElementById("flash");
+    if (!flash) return;
+    var status = event.detail.xhr.status;
+    var message = status === 429 ? "Too many requests — please wait a moment and try again."
+      : status >= 500 ? "Something went wrong on our side. Please try again."
+      : "That did not work (error " + status + "). Please reload the page and try again.";
+    var p = document.createElement("p");
+    p.className = "flash flash--error";
+    p.textContent = message;
+    flash.replaceChildren(p);
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    var flash = document.getElementById("flash");
+    if (!flash) return;
+    var p = document.createElement("p");
+    p.className = "flash flash--error";
+    p.textContent = "No connection. Check your network and try again — nothing was counted twice.";
+    flash.replaceChildren(p);
+  });
+})();
