@@ -49,6 +49,7 @@ def make_config(database_url: str, **overrides) -> dict:
         "WTF_CSRF_ENABLED": False,
         "BASE_URL": "http://cards.test",
         "SERVER_NAME": None,
+        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     return config
