@@ -8,7 +8,7 @@ import smtplib
 from email.message import EmailMessage
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, has_request_context, render_template
 
 from .extensions import db
 from .models import OutboxEmail, utcnow
@@ -18,7 +18,11 @@ log = logging.getLogger(__name__)
 
 def queue(to: str, subject: str, template: str, **context) -> OutboxEmail:
     """Render `templates/email/<template>.txt` and add it to the outbox (the caller commits)."""
-    body = render_template(f"email/{template}.txt", **context)
+    if has_request_context():
+        body = render_template(f"email/{template}.txt", **context)
+    else:  # CLI, background work, tests: url_for still needs a request to build paths
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            body = render_template(f"email/{template}.txt", **context)
     message = OutboxEmail(to=to, subject=subject, body=body)
     db.session.add(message)
     g.mail_queued = True

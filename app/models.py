@@ -429,7 +429,7 @@ class OrderLine(db.Model):
 
     order: so.Mapped[Order] = so.relationship(back_populates="lines")
     case: so.Mapped[Case] = so.relationship()
-    pack_list: so.WriteOnlyMapped[Pack] = so.relationship(back_populates="order_line")
+    pack_list: so.WriteOnlyMapped[Pack] = so.relationship(back_populates="order_line", passive_deletes=True)
 
     @property
     def cards(self) -> int:

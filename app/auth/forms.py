@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, ValidationError
 
 from ..models import GroupType
@@ -36,7 +36,7 @@ class GroupDetailsForm(FlaskForm):
     """The group's details, used at sign-up and when a coordinator edits their group."""
 
     name = StringField("Group name", validators=[DataRequired(message="Enter your group's name."), Length(max=200)])
-    type = SelectField("Type of group", choices=[(t.value, t.label) for t in GroupType], default=GroupType.LOCAL.value)
+    type = SelectField("Type of group", choices=[SelectChoice(t.value, t.label) for t in GroupType], default=GroupType.LOCAL.value)
     country = StringField("Country", validators=[DataRequired(message="Enter the country."), Length(max=100)], default="United Kingdom")
     region = StringField("Region", validators=[Optional(), Length(max=100)])
     contact_name = StringField("Your name", validators=[DataRequired(message="Enter your name."), Length(max=200)])

@@ -319,10 +319,17 @@ def save_order(group: Group, user: User, draft: OrderDraft, submit: bool, order:
     for name in ("needed_by", "delivery_name", "delivery_line1", "delivery_line2", "delivery_city",
                  "delivery_postcode", "delivery_country", "notes"):
         setattr(order, name, getattr(draft, name))
-    order.lines = [
-        OrderLine(case_id=case_id, pack_size=size, packs=packs, requested_packs=packs)
-        for (case_id, size), packs in sorted(lines.items())
-    ]
+    existing = {(line.case_id, line.pack_size): line for line in order.lines}
+    for key, line in existing.items():
+        if key not in lines:
+            order.lines.remove(line)
+    db.session.flush()  # deletes first, so a line removed and added back keeps the unique key free
+    for (case_id, size), packs in sorted(lines.items()):
+        line = existing.get((case_id, size))
+        if line is None:
+            order.lines.append(OrderLine(case_id=case_id, pack_size=size, packs=packs, requested_packs=packs))
+        else:
+            line.packs = line.requested_packs = packs
     db.session.flush()
     audit.record("order.saved", order, actor=user, after={"lines": {f"{c}x{s}": p for (c, s), p in lines.items()}})
     if submit:
