@@ -46,21 +46,20 @@ DEMO_PASSWORD = "write-for-rights-demo"
 STAFF_EMAIL = "staff@example.org"
 COORDINATOR_EMAIL = "coordinator@example.org"
 
-REGIONS = {
-    "United Kingdom": [
-        "London", "Scotland", "Wales", "Northern Ireland", "North West", "North East",
-        "Yorkshire", "West Midlands", "East Midlands", "South West", "South East", "East of England",
-    ],
-    "Ireland": ["Dublin", "Munster", "Connacht"],
-    "Netherlands": ["Noord-Holland", "Utrecht", "Zuid-Holland"],
-    "Canada": ["Ontario", "Quebec", "British Columbia"],
+# country -> region -> towns: groups get a town that lies in their region.
+PLACES = {
+    "United Kingdom": {
+        "London": ["Camden", "Hackney", "Lewisham", "Islington"], "Scotland": ["Glasgow", "Edinburgh", "Dundee", "Aberdeen", "Inverness"],
+        "Wales": ["Cardiff", "Swansea", "Bangor", "Aberystwyth"], "Northern Ireland": ["Belfast", "Derry"],
+        "North West": ["Manchester", "Liverpool", "Lancaster", "Kendal"], "North East": ["Newcastle", "Durham", "Sunderland"],
+        "Yorkshire": ["Leeds", "Sheffield", "York", "Hull"], "West Midlands": ["Birmingham", "Coventry", "Worcester"],
+        "East Midlands": ["Leicester", "Derby", "Nottingham"], "South West": ["Bristol", "Exeter", "Plymouth", "Bath"],
+        "South East": ["Brighton", "Oxford", "Reading", "Canterbury"], "East of England": ["Norwich", "Cambridge", "Colchester"],
+    },
+    "Ireland": {"Dublin": ["Dublin", "Dún Laoghaire"], "Munster": ["Cork", "Limerick"], "Connacht": ["Galway", "Sligo"]},
+    "Netherlands": {"Utrecht": ["Utrecht", "Amersfoort"], "Zuid-Holland": ["Leiden", "Delft"], "Noord-Holland": ["Haarlem"]},
+    "Canada": {"Ontario": ["Toronto", "Ottawa"], "Quebec": ["Montreal"], "British Columbia": ["Victoria", "Vancouver"]},
 }
-TOWNS = [
-    "Leeds", "Bristol", "Cardiff", "Glasgow", "Belfast", "Norwich", "York", "Exeter", "Brighton",
-    "Oxford", "Cambridge", "Manchester", "Liverpool", "Newcastle", "Sheffield", "Dundee", "Swansea",
-    "Derby", "Leicester", "Bath", "Durham", "Lancaster", "Cork", "Galway", "Utrecht", "Leiden",
-    "Toronto", "Montreal", "Victoria", "Aberdeen", "Inverness", "Plymouth", "Reading", "Kendal",
-]
 NAME_PATTERNS = {
     GroupType.LOCAL: "{town} Amnesty Group",
     GroupType.SCHOOL: "{town} {nth} School Human Rights Club",
@@ -161,19 +160,21 @@ def generate(
     used_names: set[str] = set()
     group_ids: list[int] = []
     for i in range(n_groups):
-        country = "United Kingdom" if rng.random() < 0.75 else rng.choice(list(REGIONS))
+        country = "United Kingdom" if rng.random() < 0.75 else rng.choice(list(PLACES))
+        region = rng.choice(list(PLACES[country]))
+        town = rng.choice(PLACES[country][region])
         gtype = rng.choices(list(GroupType), weights=[40, 20, 15, 10, 8, 7])[0]
-        base = NAME_PATTERNS[gtype].format(town=rng.choice(TOWNS), nth=rng.choice(["High", "Academy", "Community", "Grammar"]))
+        base = NAME_PATTERNS[gtype].format(town=town, nth=rng.choice(["High", "Academy", "Community", "Grammar"]))
         name = base if base not in used_names else f"{base} {i + 1}"
         used_names.add(name)
         gid = ids.next(Group)
         contact = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
         status = GroupStatus.PENDING if i >= n_groups - max(1, n_groups // 25) else GroupStatus.APPROVED
         rows[Group].append(dict(
-            id=gid, name=name, type=gtype, status=status, country=country, region=rng.choice(REGIONS[country]),
+            id=gid, name=name, type=gtype, status=status, country=country, region=region,
             contact_name=contact, contact_email=f"group{gid}@example.org", contact_phone=f"07700 9{gid:05d}"[:13],
             address_line1=f"{rng.randint(1, 200)} {rng.choice(['High Street', 'Church Lane', 'Station Road', 'Mill Road', 'Park Avenue'])}",
-            address_line2="", city=name.split()[0] if gtype is not GroupType.UNIVERSITY else name.split()[2],
+            address_line2="", city=town,
             postcode=f"{rng.choice('ABCDEGHKLMNS')}{rng.randint(1, 29)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}",
             expected_writers=rng.choice([10, 15, 20, 30, 40, 60, 80, 120, 200]), created_at=_at(start - timedelta(days=rng.randint(5, 400)), rng),
         ))
