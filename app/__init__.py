@@ -6,6 +6,16 @@ import os
 from typing import Any, Mapping, Optional
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in URLs: only ids the database can hold (1 … 2**31-1); anything else is a 404."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 from . import config as config_module
 
@@ -28,10 +38,15 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         app.config.from_mapping(test_config)
     config_module.check_production(app.config)
 
+    app.url_map.converters["int"] = IdConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    if app.config.get("WEBHOOK_WORKER", not app.testing):
+        from .webhooks.services import start_worker_on_first_request
+
+        start_worker_on_first_request(app)
     return app
 
 
@@ -61,9 +76,14 @@ def register_blueprints(app: Flask) -> None:
     from .public.views import bp as public_bp
     from .staff.views import bp as staff_bp
     from .stock.views import bp as stock_bp
+    from .webhooks.views import bp as webhooks_bp
 
-    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp):
+    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, webhooks_bp):
         app.register_blueprint(blueprint)
+
+    from . import api
+
+    api.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

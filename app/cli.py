@@ -8,12 +8,19 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+import sqlalchemy as sa
+
 from . import demo as demo_module
 from . import seeding
 from .auth import services as accounts
-from .models import Role
+from .auth import tokens
+from .extensions import db
+from .models import Role, User
+from .webhooks import services as webhook_services
 
 users_cli = AppGroup("users", help="Manage user accounts.")
+tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+webhooks_cli = AppGroup("webhooks", help="Webhook deliveries.")
 
 
 @click.command("seed")
@@ -72,8 +79,39 @@ def create_user_command(email: str, role: str, group_name: str | None, name: str
     click.echo(f"Created {user.role.value} {user.email}.")
 
 
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for.")
+def create_token_command(email: str, name: str) -> None:
+    """Print a new API token for the user with EMAIL (shown once)."""
+    user = db.session.scalar(sa.select(User).where(User.email == accounts.normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}.")
+    try:
+        _token, raw = tokens.create_token(user, name)
+    except tokens.TokenError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(raw)
+
+
+@webhooks_cli.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep delivering every few seconds (for a worker process).")
+def deliver_webhooks_command(loop: bool) -> None:
+    """Send due webhook deliveries (with retries)."""
+    import time
+
+    while True:
+        sent = webhook_services.deliver_due()
+        if not loop:
+            click.echo(f"Delivered {sent}.")
+            return
+        time.sleep(5)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(webhooks_cli)

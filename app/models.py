@@ -653,3 +653,50 @@ class OutboxEmail(db.Model):
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     created_at: so.Mapped[datetime] = _created()
     sent_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime())
+
+
+class WebhookStatus(str, enum.Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Webhook(db.Model):
+    """A URL that receives signed event notifications (HMAC-SHA256 with its secret)."""
+
+    __tablename__ = "webhook"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    url: so.Mapped[str] = so.mapped_column(sa.String(500))
+    # Kept as given: signing needs the secret itself (staff see only its first characters).
+    secret: so.Mapped[str] = so.mapped_column(sa.String(128))
+    events: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: so.Mapped[datetime] = _created()
+
+
+class WebhookDelivery(db.Model):
+    """One event for one webhook: queued in the transaction that caused it, sent later with retries."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        sa.Index("ix_webhook_delivery_webhook", "webhook_id", "id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    webhook_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("webhook.id", ondelete="CASCADE"))
+    event: so.Mapped[str] = so.mapped_column(sa.String(60))
+    payload: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    status: so.Mapped[WebhookStatus] = so.mapped_column(
+        _enum(WebhookStatus, "webhook_status"), default=WebhookStatus.PENDING
+    )
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    last_status_code: so.Mapped[Optional[int]]
+    last_error: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    created_at: so.Mapped[datetime] = _created()
+    delivered_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime())
+
+    webhook: so.Mapped[Webhook] = so.relationship()

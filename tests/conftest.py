@@ -78,7 +78,8 @@ def _empty_tables() -> None:
 
 def _forget_request_user(sender, **extra):
     """Tests hold one app context across requests, so `g` outlives a request: forget who logged in."""
-    g.pop("_login_user", None)
+    for name in ("_login_user", "api_user"):
+        g.pop(name, None)
 
 
 @pytest.fixture

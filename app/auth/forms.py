@@ -79,3 +79,7 @@ class ReasonForm(FlaskForm):
     """A plain action button with an optional reason (CSRF-protected)."""
 
     reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=1000)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("What is it for?", validators=[Optional(), Length(max=100)])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import limiter
-from . import services
+from . import services, tokens
 from .decorators import login_required
-from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm, SignupForm
+from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm, SignupForm, TokenForm
 
 bp = Blueprint("auth", __name__)
 
@@ -131,5 +131,29 @@ def accept_invitation(token: str):
 @bp.get("/account")
 @login_required
 def account():
-    """Your account: who you are, log out everywhere."""
-    return render_template("auth/account.html")
+    """Your account: who you are, API tokens, log out everywhere."""
+    return render_template("auth/account.html", tokens=tokens.tokens_of(current_user), token_form=TokenForm())
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    """Create an API token; it is shown once."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return render_template("auth/account.html", tokens=tokens.tokens_of(current_user), token_form=form), 422
+    token, raw = tokens.create_token(current_user._get_current_object(), form.name.data or "")
+    response = render_template("auth/account.html", tokens=tokens.tokens_of(current_user), token_form=TokenForm(), new_token=raw)
+    return response, 201, {"Cache-Control": "no-store"}
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of your API tokens."""
+    try:
+        tokens.revoke(token_id, current_user._get_current_object())
+    except tokens.TokenError:
+        abort(404)
+    flash("Token revoked: it no longer works.", "success")
+    return redirect(url_for("auth.account"), code=303)

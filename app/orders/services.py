@@ -39,6 +39,7 @@ from ..models import (
 from ..pagination import paginate
 from ..public.services import current_campaign
 from ..stock import services as stock
+from ..webhooks import services as webhooks
 
 S = OrderStatus
 STAFF, COORDINATOR = Role.STAFF, Role.COORDINATOR
@@ -70,7 +71,11 @@ class OrderError(ValueError):
 
 
 class InvalidTransition(OrderError):
-    pass
+    """The order's current status does not allow this (or it changed meanwhile)."""
+
+
+class TransitionForbidden(InvalidTransition):
+    """The status allows it, but not for this user's role."""
 
 
 class StockShortage(OrderError):
@@ -354,7 +359,7 @@ def _move(order: Order, to: OrderStatus, actor: User, comment: str = "") -> Orde
     if roles is None:
         raise InvalidTransition(f"An order that is {frm.label.lower()} cannot become {to.label.lower()}.")
     if actor.role not in roles:
-        raise InvalidTransition(f"Only {' or '.join(sorted(r.value for r in roles))} can make an order {to.label.lower()}.")
+        raise TransitionForbidden(f"Only {' or '.join(sorted(r.value for r in roles))} can make an order {to.label.lower()}.")
     result = db.session.execute(
         sa.update(Order).where(Order.id == order.id, Order.status == frm).values(status=to, updated_at=utcnow())
         .execution_options(synchronize_session=False)
@@ -364,6 +369,7 @@ def _move(order: Order, to: OrderStatus, actor: User, comment: str = "") -> Orde
         raise InvalidTransition("Someone else changed this order meanwhile: reload the page and try again.")
     order.status = to
     audit.record("order.status_changed", order, actor=actor, before={"status": frm.value}, after={"status": to.value}, comment=comment)
+    webhooks.emit("order.status_changed", {"order_id": order.id, "group_id": order.group_id, "from": frm.value, "to": to.value})
     for user in _coordinators(order.group):
         mail.queue(user.email, f"Your card order #{order.id}: {to.label.lower()}", "order_status", order=order, status=to, comment=comment, user=user)
     return frm
