@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -10,8 +11,9 @@ from flask.cli import AppGroup
 
 import sqlalchemy as sa
 
+from . import backup as backup_module
 from . import demo as demo_module
-from . import seeding
+from . import gdpr, seeding
 from .auth import services as accounts
 from .auth import tokens
 from .extensions import db
@@ -21,6 +23,7 @@ from .webhooks import services as webhook_services
 users_cli = AppGroup("users", help="Manage user accounts.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
 webhooks_cli = AppGroup("webhooks", help="Webhook deliveries.")
+gdpr_cli = AppGroup("gdpr", help="Personal data: export, erase, retention.")
 
 
 @click.command("seed")
@@ -108,6 +111,55 @@ def deliver_webhooks_command(loop: bool) -> None:
         time.sleep(5)
 
 
+@click.command("backup")
+@click.argument("path")
+def backup_command(path: str) -> None:
+    """Write a consistent copy of the database to PATH while the app keeps serving."""
+    try:
+        target = backup_module.backup(path)
+    except backup_module.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backup written to {target} ({target.stat().st_size:,} bytes).")
+
+
+@gdpr_cli.command("export")
+@click.argument("group_id", type=int)
+def gdpr_export_command(group_id: int) -> None:
+    """Print everything held about a group (JSON)."""
+    try:
+        click.echo(json.dumps(gdpr.export_group(group_id), indent=2, ensure_ascii=False))
+    except gdpr.GdprError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@gdpr_cli.command("erase")
+@click.argument("group_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def gdpr_erase_command(group_id: int, yes: bool) -> None:
+    """Erase a group's personal data (contact, addresses, coordinators' accounts); totals stay."""
+    if not yes:
+        click.confirm(f"Erase the personal data of group {group_id}? This cannot be undone.", abort=True)
+    try:
+        group = gdpr.erase_group(group_id)
+    except gdpr.GdprError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Erased: {group.name}.")
+
+
+@gdpr_cli.command("retention")
+@click.option("--months", type=int, default=24, show_default=True, help="Erase groups inactive this long.")
+@click.option("--outbox-days", type=int, default=90, show_default=True, help="Delete outbox mail older than this.")
+@click.option("--dry-run", is_flag=True)
+def gdpr_retention_command(months: int, outbox_days: int, dry_run: bool) -> None:
+    """Apply the retention policy."""
+    try:
+        result = gdpr.retention(months, outbox_days, dry_run=dry_run)
+    except gdpr.GdprError as error:
+        raise click.ClickException(str(error)) from error
+    verb = "Would erase" if dry_run else "Erased"
+    click.echo(f"{verb} {result['groups']} groups; {'would delete' if dry_run else 'deleted'} {result['emails']} old emails.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(seed_command)
@@ -115,3 +167,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(gdpr_cli)

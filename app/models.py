@@ -624,6 +624,13 @@ class AuditEvent(db.Model):
     after: so.Mapped[Optional[dict[str, Any]]] = so.mapped_column(sa.JSON)
     comment: so.Mapped[str] = so.mapped_column(sa.Text, default="")
 
+    actor: so.Mapped[Optional[User]] = so.relationship(lazy="joined")
+
+    @property
+    def actor_name(self) -> str:
+        """Who did it, for people: the user's email while they exist, else the role recorded."""
+        return self.actor.email if self.actor is not None else self.actor_label
+
 
 class ApiToken(db.Model):
     """A bearer token for the API; only its SHA-256 hash is stored."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, session
 from flask.wrappers import Response
 
 CSP = "; ".join(
@@ -33,4 +33,7 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         if app.config.get("APP_ENV") == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if session.get("_user_id"):
+            # Pages behind a login can hold personal data: never keep them in a cache.
+            response.headers["Cache-Control"] = "no-store"
         return response

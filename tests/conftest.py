@@ -70,9 +70,15 @@ def _empty_tables() -> None:
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in tables)
         db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
+    else:  # SQLite: the append-only triggers also forbid the tests' clean-up, so lift them meanwhile
+        from app import audit
+
+        for statement in audit.SQLITE_DROP:
+            db.session.execute(sa.text(statement))
         for table in tables:
             db.session.execute(table.delete())
+        for statement in audit.SQLITE_TRIGGERS:
+            db.session.execute(sa.text(statement))
     db.session.commit()
 
 

@@ -157,11 +157,11 @@ def stats(args):
 # --- Groups (staff) ----------------------------------------------------------------------------------
 
 @bp.get("/groups")
+@token_required(staff=True)
 @bp.arguments(s.GroupArgs, location="query")
 @bp.response(200, s.page_of(s.GroupOut, "GroupPage"))
 @bp.doc(security=SECURITY)
 @documented_errors(401, 403, 422, 429)
-@token_required(staff=True)
 def list_groups(args):
     """Groups with contact details (staff only: personal data)."""
     query = sa.select(Group).order_by(Group.name)
@@ -173,10 +173,10 @@ def list_groups(args):
 
 
 @bp.get("/groups/<int:group_id>")
+@token_required()
 @bp.response(200, s.GroupOut)
 @bp.doc(security=SECURITY)
 @documented_errors(401, 403, 404, 429)
-@token_required()
 def get_group(group_id: int):
     """One group: staff any, a coordinator their own."""
     user = current_api_user()
@@ -196,11 +196,11 @@ def _order_or_404(order_id: int) -> Order:
 
 
 @bp.get("/orders")
+@token_required()
 @bp.arguments(s.OrderArgs, location="query")
 @bp.response(200, s.page_of(s.OrderOut, "OrderPage"))
 @bp.doc(security=SECURITY)
 @documented_errors(401, 422, 429)
-@token_required()
 def list_orders(args):
     """Orders: staff see all, a coordinator their group's."""
     user = current_api_user()
@@ -215,21 +215,21 @@ def list_orders(args):
 
 
 @bp.get("/orders/<int:order_id>")
+@token_required()
 @bp.response(200, s.OrderOut)
 @bp.doc(security=SECURITY)
 @documented_errors(401, 404, 429)
-@token_required()
 def get_order(order_id: int):
     """One order with lines and shipments."""
     return _order_or_404(order_id)
 
 
 @bp.post("/orders")
+@token_required()
 @bp.arguments(s.OrderIn)
 @bp.response(201, s.OrderOut)
 @bp.doc(security=SECURITY)
 @documented_errors(400, 401, 403, 422, 429)
-@token_required()
 def create_order(data):
     """A coordinator orders packs for their own group (submitted at once unless `submit` is false)."""
     user = current_api_user()
@@ -256,11 +256,11 @@ def create_order(data):
 
 
 @bp.post("/orders/<int:order_id>/transitions")
+@token_required()
 @bp.arguments(s.TransitionIn)
 @bp.response(200, s.OrderOut)
 @bp.doc(security=SECURITY)
 @documented_errors(401, 403, 404, 409, 422, 429)
-@token_required()
 def transition_order(data, order_id: int):
     """Move an order along its pipeline (who may do what is the same as in the web app)."""
     user = current_api_user()
@@ -289,10 +289,10 @@ def transition_order(data, order_id: int):
 
 
 @bp.get("/orders/<int:order_id>/packs")
+@token_required(staff=True)
 @bp.response(200, s.PacksOut)
 @bp.doc(security=SECURITY)
 @documented_errors(401, 403, 404, 429)
-@token_required(staff=True)
 def order_packs(order_id: int):
     """The packs of an order, with their public URLs and the label PDF link."""
     order = _order_or_404(order_id)
@@ -305,11 +305,11 @@ def order_packs(order_id: int):
 
 
 @bp.get("/shipments")
+@token_required()
 @bp.arguments(s.ShipmentArgs, location="query")
 @bp.response(200, s.page_of(s.ShipmentOut, "ShipmentPage"))
 @bp.doc(security=SECURITY)
 @documented_errors(401, 422, 429)
-@token_required()
 def list_shipments(args):
     """Parcels sent to groups (a coordinator sees their own)."""
     user = current_api_user()

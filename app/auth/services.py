@@ -71,7 +71,7 @@ def create_user(
     user = User(email=email, name=name, password_hash=generate_password_hash(password), role=role, group=group)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.created", user, actor=actor, after={"email": email, "role": role.value})
+    audit.record("user.created", user, actor=actor, after={"role": role.value, "group_id": user.group_id})
     db.session.commit()
     return user
 
@@ -219,7 +219,7 @@ def sign_up(details: GroupDetails, password: str) -> User:
     )
     db.session.add_all([group, user])
     db.session.flush()
-    audit.record("group.signed_up", group, actor=user, after={"name": group.name, "status": "pending"})
+    audit.record("group.signed_up", group, actor=user, after={"status": "pending"})
     for staff in db.session.scalars(sa.select(User).where(User.role == Role.STAFF, User.is_active.is_(True))):
         mail.queue(staff.email, f"New group waiting for approval: {group.name}", "group_signed_up", group=group)
     mail.queue(user.email, "We received your sign-up", "signup_received", user=user, group=group)
@@ -235,7 +235,7 @@ def invite_coordinator(email: str, name: str, group: Group, actor: User) -> User
     user = User(email=email, name=name, role=Role.COORDINATOR, group=group, password_hash=None)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.invited", user, actor=actor, after={"email": email, "group": group.name})
+    audit.record("user.invited", user, actor=actor, after={"group_id": group.id})
     mail.queue(email, f"You are invited to coordinate {group.name}", "invitation", user=user, group=group,
                token=make_link_token(user, "invitation"), inviter=actor)
     db.session.commit()

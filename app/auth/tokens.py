@@ -32,7 +32,7 @@ def create_token(user: User, name: str = "", actor: Optional[User] = None) -> tu
     token = ApiToken(user_id=user.id, name=name.strip()[:100], prefix=raw[:12], token_hash=_hash(raw))
     db.session.add(token)
     db.session.flush()
-    audit.record("api_token.created", token, actor=actor or user, after={"name": token.name, "prefix": token.prefix, "user": user.email})
+    audit.record("api_token.created", token, actor=actor or user, after={"name": token.name, "prefix": token.prefix, "user_id": user.id})
     db.session.commit()
     return token, raw
 
