@@ -36,13 +36,17 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import database, security
-    from .extensions import csrf, htmx, migrate, db
+    from . import auth, database, mail, security
+    from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
     database.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    auth.init_login(login_manager)
+    mail.init_app(app)
     security.init_app(app)
 
     from . import templating
@@ -51,9 +55,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .auth.views import bp as auth_bp
+    from .groups.views import bp as groups_bp
+    from .orders.views import bp as orders_bp
     from .public.views import bp as public_bp
+    from .staff.views import bp as staff_bp
+    from .stock.views import bp as stock_bp
 
-    app.register_blueprint(public_bp)
+    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,6 +1,8 @@
 """Extension objects, created once and bound to the app in `create_app`."""
 
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,3 +29,5 @@ migrate = Migrate()
 csrf = CSRFProtect()
 htmx = HTMX()
 login_manager = LoginManager()
+# Storage comes from RATELIMIT_STORAGE_URI: Redis when REDIS_URL is set (shared by every worker).
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

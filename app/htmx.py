@@ -15,9 +15,9 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(page: str, fragment: str, status: int = 200, **context: Any) -> Response:
-    """Render `fragment` alone for htmx swaps, else the full `page` (which includes the fragment)."""
-    template = fragment if wants_fragment() else page
-    response = make_response(render_template(template, **context), status)
+def render(page_template: str, fragment_template: str, /, *, status_code: int = 200, **context: Any) -> Response:
+    """Render the fragment alone for htmx swaps, else the full page (which includes the fragment)."""
+    template = fragment_template if wants_fragment() else page_template
+    response = make_response(render_template(template, **context), status_code)
     response.vary.add("HX-Request")
     return response

@@ -337,6 +337,25 @@ class User(db.Model):
     def is_staff(self) -> bool:
         return self.role is Role.STAFF
 
+    # Flask-Login protocol. The id carries the session version, so bumping it ends every session.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def can_log_in(self) -> bool:
+        """Active, has a password, and (for coordinators) their group is approved."""
+        if not self.is_active or not self.password_hash:
+            return False
+        return self.is_staff or (self.group is not None and self.group.status is GroupStatus.APPROVED)
+
     def __repr__(self) -> str:
         return f"<User {self.email}>"
 
@@ -410,7 +429,7 @@ class OrderLine(db.Model):
 
     order: so.Mapped[Order] = so.relationship(back_populates="lines")
     case: so.Mapped[Case] = so.relationship()
-    pack_list: so.WriteOnlyMapped[Pack] = so.relationship(back_populates="order_line")
+    pack_list: so.WriteOnlyMapped[Pack] = so.relationship(back_populates="order_line", passive_deletes=True)
 
     @property
     def cards(self) -> int:

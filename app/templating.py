@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any, Iterable
+
+from flask import Flask, request, url_for
 
 
 def format_number(value: int | float | None) -> str:
@@ -17,9 +19,26 @@ def percent(part: int | float | None, whole: int | float | None) -> int:
     return max(0, min(100, int(round(100 * (part or 0) / whole))))
 
 
+def items2dict(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    return dict(pairs)
+
+
+def url_with(**changes: Any) -> str:
+    """The current URL with some query arguments changed (None removes one): for filters, sorting, pages."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["items2dict"] = items2dict
     app.jinja_env.globals["percent"] = percent
+    app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

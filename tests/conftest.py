@@ -11,6 +11,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from flask import g, request_started
 from flask_migrate import upgrade
 
 from app import create_app
@@ -49,6 +50,7 @@ def make_config(database_url: str, **overrides) -> dict:
         "WTF_CSRF_ENABLED": False,
         "BASE_URL": "http://cards.test",
         "SERVER_NAME": None,
+        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     return config
@@ -74,9 +76,15 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
+def _forget_request_user(sender, **extra):
+    """Tests hold one app context across requests, so `g` outlives a request: forget who logged in."""
+    g.pop("_login_user", None)
+
+
 @pytest.fixture
 def app(_migrated):
     app = create_app(make_config(_migrated))
+    request_started.connect(_forget_request_user, app)
     with app.app_context():
         _empty_tables()
         yield app
@@ -117,3 +125,59 @@ def app_factory(database_url):
     for extra in made:
         with extra.app_context():
             db.engine.dispose()
+
+
+PASSWORD = "correct horse battery"
+_HASH: dict[str, str] = {}
+
+
+def password_hash() -> str:
+    """One scrypt hash per run (hashing costs ~80 ms): every test user shares this password."""
+    if "h" not in _HASH:
+        from werkzeug.security import generate_password_hash
+
+        _HASH["h"] = generate_password_hash(PASSWORD)
+    return _HASH["h"]
+
+
+class People:
+    """A staff member and coordinators of two groups, on top of the seeded campaign."""
+
+    def __init__(self):
+        from app.models import Role, User
+        from tests import factories as f
+
+        self.group_a = f.group(name="Cardiff Writers", contact_name="Alice Cardiff", contact_email="alice@a.example",
+                               address_line1="12 Hidden Road", city="Cardiff", postcode="CF10 1AA", expected_writers=40)
+        self.group_b = f.group(name="Leeds Letters", contact_name="Bob Leeds", contact_email="bob@b.example",
+                               address_line1="99 Private Lane", city="Leeds", postcode="LS1 1AA")
+        self.staff = User(email="staff@test.example", name="Sam Staff", role=Role.STAFF, password_hash=password_hash())
+        self.coord_a = User(email="alice@a.example", name="Alice", role=Role.COORDINATOR, group=self.group_a, password_hash=password_hash())
+        self.coord_b = User(email="bob@b.example", name="Bob", role=Role.COORDINATOR, group=self.group_b, password_hash=password_hash())
+        db.session.add_all([self.staff, self.coord_a, self.coord_b])
+        db.session.commit()
+
+
+@pytest.fixture
+def people(seeded) -> People:
+    return People()
+
+
+def login(client, email: str, password: str = PASSWORD):
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 303, response.get_data(as_text=True)[-800:]
+    return response
+
+
+@pytest.fixture
+def staff_client(app, people):
+    client = app.test_client()
+    login(client, people.staff.email)
+    return client
+
+
+@pytest.fixture
+def coord_client(app, people):
+    client = app.test_client()
+    login(client, people.coord_a.email)
+    return client

@@ -46,12 +46,28 @@ def test_create_packs_for_order_only_adds_what_is_missing(app):
     assert len(all_packs()) == 8
 
 
-def test_create_packs_without_commit_joins_the_callers_transaction(app):
+def test_create_packs_for_order_leaves_the_commit_to_the_caller(app):
     order, _ = setup_order()
-    assert services.create_packs_for_order(order, commit=False) == 6
+    assert services.create_packs_for_order(order) == 6
     assert len(all_packs()) == 6  # flushed, visible in this transaction
     db.session.rollback()
     assert all_packs() == []
+
+
+def test_add_missing_packs_is_for_approved_orders_and_audited(app):
+    from app.models import OrderStatus
+
+    order, _ = setup_order()
+    order.status = OrderStatus.SUBMITTED
+    with pytest.raises(services.PackError):
+        services.add_missing_packs(order, actor=None)
+    order.status = OrderStatus.APPROVED
+    assert services.add_missing_packs(order, actor=None) == 6
+    db.session.rollback()  # it committed: nothing to roll back
+    assert len(all_packs()) == 6
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "packs.created")).one()
+    assert event.after == {"packs": 6}
+    assert services.add_missing_packs(order, actor=None) == 0
 
 
 def make_print_run(case, cards=1000) -> PrintRun:
@@ -184,6 +200,7 @@ def test_tokens_and_codes_stay_unique_when_created_concurrently(app, app_factory
 
                 barrier.wait()
                 services.create_packs_for_order(db.session.get(Order, order_id))
+                db.session.commit()
         except BaseException as error:  # noqa: BLE001 - reported to the main thread
             errors.append(error)
 

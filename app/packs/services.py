@@ -2,11 +2,12 @@
 gathering what their labels and packing slips show.
 
 When packs are created: **when an order is approved**. Approval is when staff commit stock to the
-order, and labels are printed between approval and packing. The order service calls
-`create_packs_for_order(order, commit=False)` inside its approve transaction, so the order's new
-status, its stock reservation and its packs are committed together (or not at all); called again (say
-after quantities were adjusted) it only adds the packs still missing. Every other function here
-commits its own unit of work unless told `commit=False`, in which case the caller commits.
+order, and labels are printed between approval and packing. `orders.services.approve` calls
+`create_packs_for_order(order)` inside its transaction, and **`create_packs_for_order` does not
+commit: the caller commits**, so the order's new status, its stock reservation and its packs land
+together (or not at all). Called again (say after quantities were adjusted) it only adds the packs
+still missing; staff can do that from the order's packs page (`add_missing_packs`, which commits).
+Every other function here commits its own unit of work unless told `commit=False`.
 
 Packs can also be made ahead for a print run (pre-printed labels, `order_line_id` NULL) and assigned
 to an order line later; such assigned packs count towards the line, so approval creates fewer.
@@ -27,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import audit
 from ..extensions import db
-from ..models import Case, Group, Order, OrderLine, Pack, PrintRun, User, utcnow
+from ..models import ORDERED_STATUSES, Case, Group, Order, OrderLine, Pack, PrintRun, User, utcnow
 from . import codes
 from .labels import PackingSlip, PackLabel, SlipLine
 
@@ -105,10 +106,10 @@ def _packs_on_line(line_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count(Pack.id)).where(Pack.order_line_id == line_id)) or 0
 
 
-def create_packs_for_order(order: Order, *, commit: bool = True) -> int:
+def create_packs_for_order(order: Order) -> int:
     """Create the packs an order still lacks: one per pack ordered on each line. Returns how many.
 
-    Called on approval; `commit=False` leaves the commit to the caller's transaction.
+    Called by the approval, inside its transaction: this flushes, **the caller commits**.
     """
     created = 0
     for line in order.lines:
@@ -119,7 +120,18 @@ def create_packs_for_order(order: Order, *, commit: bool = True) -> int:
                      created_at=utcnow()) for _ in range(missing)]
         _insert_packs(rows)
         created += missing
-    _finish(commit)
+    db.session.flush()
+    return created
+
+
+def add_missing_packs(order: Order, actor: Optional[User]) -> int:
+    """Staff action: create the packs an approved order still lacks, audit it and commit."""
+    if order.status not in ORDERED_STATUSES:
+        raise PackError("Packs are made for approved orders only.")
+    created = create_packs_for_order(order)
+    if created:
+        audit.record("packs.created", order, actor=actor, after={"packs": created})
+    db.session.commit()
     return created
 
 

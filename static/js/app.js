@@ -33,3 +33,13 @@
     flash.replaceChildren(p);
   });
 })();
+
+// Confirmation before destructive actions: <button data-confirm="Really?"> in any form.
+document.addEventListener("submit", function (event) {
+  var button = event.submitter;
+  var message = (button && button.dataset.confirm) || event.target.dataset.confirm;
+  if (message && !window.confirm(message)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
