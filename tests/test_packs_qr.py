@@ -62,7 +62,7 @@ def test_every_mask_is_built_like_qrcode_builds_it():
         assert rows == qrcode_rows(payload, mask)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.integers(5, 41).flatmap(lambda n: st.lists(st.lists(st.booleans(), min_size=n, max_size=n), min_size=n, max_size=n)))
 def test_penalty_equals_qrcode_lost_point(matrix):
     assert qr.penalty(matrix) == lost_point(matrix)

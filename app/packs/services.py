@@ -323,3 +323,67 @@ def packing_slip(order: Order) -> PackingSlip:
         lines=lines,
         packs=tuple(label_items(Selection(kind="order", order_id=order.id))),
     )
+
+
+def order_packs_query(order: Order) -> sa.Select:
+    """An order's packs by line, then id (for paging)."""
+    return (
+        sa.select(Pack)
+        .join(OrderLine, OrderLine.id == Pack.order_line_id)
+        .where(OrderLine.order_id == order.id)
+        .order_by(OrderLine.id, Pack.id)
+    )
+
+
+def packs_per_line(order: Order) -> dict[int, int]:
+    """How many packs exist for each of an order's lines."""
+    return dict(
+        db.session.execute(
+            sa.select(Pack.order_line_id, sa.func.count(Pack.id))
+            .join(OrderLine, OrderLine.id == Pack.order_line_id)
+            .where(OrderLine.order_id == order.id)
+            .group_by(Pack.order_line_id)
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class PrintRunPacks:
+    run: PrintRun
+    packs: int
+    unassigned: int
+
+
+def print_runs_with_packs(limit: int = 100) -> list[PrintRunPacks]:
+    """Recent print runs with how many pre-printed packs each has, and how many are unassigned."""
+    runs = db.session.scalars(sa.select(PrintRun).order_by(PrintRun.created_at.desc(), PrintRun.id.desc()).limit(limit)).all()
+    counts = {
+        run_id: (total, unassigned)
+        for run_id, total, unassigned in db.session.execute(
+            sa.select(
+                Pack.print_run_id,
+                sa.func.count(Pack.id),
+                sa.func.count(Pack.id).filter(Pack.order_line_id.is_(None)),
+            )
+            .where(Pack.print_run_id.in_([r.id for r in runs]))
+            .group_by(Pack.print_run_id)
+        ).all()
+    }
+    return [PrintRunPacks(run, *counts.get(run.id, (0, 0))) for run in runs]
+
+
+def print_run_packs_query(print_run: PrintRun) -> sa.Select:
+    """A print run's pre-printed packs by id."""
+    return sa.select(Pack).where(Pack.print_run_id == print_run.id).order_by(Pack.id)
+
+
+def get_print_run(run_id: int) -> Optional[PrintRun]:
+    return db.session.get(PrintRun, run_id)
+
+
+def get_pack(pack_id: int) -> Optional[Pack]:
+    return db.session.get(Pack, pack_id)
+
+
+def get_order_line(line_id: int) -> Optional[OrderLine]:
+    return db.session.get(OrderLine, line_id)
