@@ -332,3 +332,10 @@ def test_a_stalled_job_is_shown_as_interrupted(world, coord_client, people):
     response = coord_client.get(f"/packs/labels/jobs/{job.id}", headers={"HX-Request": "true"})
     assert response.status_code == 286 and "interrupted" in response.get_data(as_text=True)
     assert coord_client.get(f"/packs/labels/jobs/{job.id}/labels.pdf").status_code == 404
+
+
+def test_order_pages_link_to_the_packs_page(world, staff_client, coord_client):
+    link = f'href="/orders/{world.order_a.id}/packs"'
+    assert link in staff_client.get(f"/staff/orders/{world.order_a.id}").get_data(as_text=True)
+    assert link in coord_client.get(f"/orders/{world.order_a.id}").get_data(as_text=True)
+    assert 'href="/staff/packs"' in staff_client.get("/staff/packs").get_data(as_text=True)
