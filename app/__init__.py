@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, webhooks_bp):
         app.register_blueprint(blueprint)
+    from .packs.views import bp as packs_bp; app.register_blueprint(packs_bp)  # noqa: E702 (one line: easy merges)
 
     from . import api
 

@@ -511,6 +511,42 @@ class Pack(db.Model):
         return self.size - self.cards_posted
 
 
+class LabelJobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class LabelJob(db.Model):
+    """A big label PDF rendered in the background; the file lives in instance/labels/."""
+
+    __tablename__ = "label_job"
+    __table_args__ = (
+        sa.CheckConstraint("done >= 0 AND done <= total", name="done_within_total"),
+        sa.Index("ix_label_job_created", "created_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    created_by_id: so.Mapped[Optional[int]] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    # The group whose packs a coordinator may print; NULL for staff (every pack).
+    group_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"))
+    # What to print: the selection and the sheet options, as plain JSON.
+    params: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    status: so.Mapped[LabelJobStatus] = so.mapped_column(
+        _enum(LabelJobStatus, "label_job_status"), default=LabelJobStatus.QUEUED
+    )
+    total: so.Mapped[int] = so.mapped_column(default=0)
+    done: so.Mapped[int] = so.mapped_column(default=0)
+    filename: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    error: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    created_at: so.Mapped[datetime] = _created()
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    finished_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime())
+
+
 class Report(db.Model):
     """"N cards from this pack were posted"; voided reports no longer count."""
 

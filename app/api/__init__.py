@@ -7,8 +7,6 @@ from flask_smorest import Api
 
 from ..extensions import csrf
 
-api = Api()
-
 
 def init_app(app: Flask) -> None:
     """Register the API blueprint, its OpenAPI document and the readable docs page."""
@@ -21,7 +19,7 @@ def init_app(app: Flask) -> None:
         "info": {"description": "Campaign figures, orders, packs, reports, mailings and shipments. "
                                 "Authenticate with `Authorization: Bearer <token>`; errors are application/problem+json (RFC 9457)."},
     })
-    api.init_app(app)
+    api = Api(app)  # one per app: flask-smorest keeps per-app state (spec, docs blueprint) on the object
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from .views import bp
 

@@ -74,6 +74,8 @@ def parse_code(text: str) -> str:
     code = normalise(text)
     if len(code) != CODE_LENGTH:
         raise InvalidCode(f"A pack code has {CODE_LENGTH} letters and digits; this has {len(code)}.")
+    if any(ch not in _VALUE for ch in code):  # U is no Crockford symbol (and never issued)
+        raise InvalidCode("A pack code uses only the digits and the letters printed on the label.")
     body, check = code[:-1], code[-1]
     if check_value(body) != _VALUE[check]:
         raise CheckSymbolMismatch("That code has a typo: please check each letter and digit.")

@@ -1,7 +1,7 @@
 """webhooks
 
 Revision ID: 0005_webhooks
-Revises: 0001
+Revises: 0002_packs
 Create Date: 2026-11-25 20:44:59.702596
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_webhooks'
-down_revision = '0001'
+down_revision = '0002_packs'
 branch_labels = None
 depends_on = None
 
