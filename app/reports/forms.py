@@ -46,7 +46,8 @@ class ReportForm(FlaskForm):
     """How many cards did you post? The key makes retries and double taps count once."""
 
     cards = CardsField("How many cards did you post?", validators=CARDS_VALIDATORS, default=1)
-    idempotency_key = HiddenField(validators=KEY_VALIDATORS, default=new_idempotency_key)
+    # No default: a post must carry the key its page was given (a default would make every retry new).
+    idempotency_key = HiddenField(validators=KEY_VALIDATORS)
 
 
 class CodeForm(FlaskForm):

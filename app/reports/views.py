@@ -17,7 +17,7 @@ from ..htmx import render, wants_fragment
 from ..models import Pack, ReportSource
 from ..packs import codes
 from . import services
-from .forms import CodeForm, CorrectForm, ReportForm, VoidForm
+from .forms import CodeForm, CorrectForm, ReportForm, VoidForm, new_idempotency_key
 
 bp = Blueprint("reports", __name__)
 
@@ -85,7 +85,7 @@ def pack_page(token: str):
         if pack is None:
             return _pack_not_found()
         return redirect(url_for("reports.pack_page", token=pack.token), code=303)
-    return _pack_page(pack, ReportForm(formdata=None))
+    return _pack_page(pack, ReportForm(formdata=None, idempotency_key=new_idempotency_key()))
 
 
 @bp.post("/P/<token>")
