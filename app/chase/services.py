@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 
 from .. import audit, mail
@@ -200,6 +201,9 @@ def send_reminder(group: Group, actor: User, days: int, now: Optional[datetime] 
             f"{len(row.packs)} card pack{'s' if len(row.packs) != 1 else ''} waiting to be reported",
             "chase_reminder",
             name=name, group=group, packs=len(row.packs), cards=row.cards, by_case=by_case, days=days,
+            # `/p` (manual code entry) is a stable public URL (PRODUCT.md); spelt out so that reminders can
+            # also be sent outside a request (a scheduled job), where url_for has no host to build on.
+            entry_url=current_app.config["BASE_URL"] + "/p",
         )
     reminder = Reminder(group_id=group.id, sent_at=now, sent_by_id=actor.id, packs=len(row.packs), recipients=len(people))
     db.session.add(reminder)
