@@ -56,8 +56,8 @@ def from_environment(instance_path: str) -> dict:
         # writes, or a scan station open all day, must still post.
         "WTF_CSRF_TIME_LIMIT": None,
         # Reports and pack lookups (Flask-Limiter strings; see app/reports/views.py for the keys).
-        "RATELIMIT_REPORT_PER_IP": os.environ.get("RATELIMIT_REPORT_PER_IP", "30 per minute;300 per hour"),
-        "RATELIMIT_REPORT_PER_PACK": os.environ.get("RATELIMIT_REPORT_PER_PACK", "20 per minute;100 per hour"),
+        "RATELIMIT_REPORT_PER_IP": os.environ.get("RATELIMIT_REPORT_PER_IP", "60 per minute;600 per hour"),
+        "RATELIMIT_REPORT_PER_PACK": os.environ.get("RATELIMIT_REPORT_PER_PACK", "60 per minute;600 per hour"),
         "RATELIMIT_PACK_MISSES_PER_IP": os.environ.get("RATELIMIT_PACK_MISSES_PER_IP", "20 per minute;100 per hour"),
         "RATELIMIT_CODE_LOOKUPS_PER_IP": os.environ.get("RATELIMIT_CODE_LOOKUPS_PER_IP", "10 per minute;60 per hour"),
         # The chase list: dispatched packs with no report after this many days.
