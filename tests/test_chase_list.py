@@ -80,7 +80,9 @@ def test_delivered_orders_are_chased_and_groups_are_separate(app):
 
 
 def test_page_lists_groups_and_days_come_from_query_or_config(staff_client, world, app):
-    html = text_of(staff_client.get("/staff/chase"))
+    response = staff_client.get("/staff/chase")
+    assert response.headers["Cache-Control"] == "no-store"
+    html = text_of(response)
     assert "more than 14 days ago" in html and world.group.name in html
     for pack in world.packs:
         assert codes.format_code(pack.code) in html

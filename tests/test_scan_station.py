@@ -246,3 +246,36 @@ def test_pack_reports_page_voids_and_corrects(staff_client, world):
     assert staff_client.post(f"/staff/reports/{correction.id}/void", data={"reason": "wrong pack"}).status_code == 303
     assert _posted(pack.id) == 0
     assert staff_client.post("/staff/reports/999/void", data={"reason": "x"}).status_code == 404
+
+
+def test_station_forms_do_not_expire_during_a_long_day(app_factory, app, monkeypatch):
+    """The CSRF token of a station page loaded in the morning still works in the evening."""
+    import itsdangerous.timed
+
+    station_app = app_factory(WTF_CSRF_ENABLED=True)
+    assert station_app.config["WTF_CSRF_TIME_LIMIT"] is None
+    with station_app.app_context():
+        world = make_world(packs=1, size=25)
+        make_user(Role.STAFF, "early@example.org")
+        code, pack_id = world.packs[0].code, world.packs[0].id
+    client = station_app.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"email": "early@example.org", "password": "correct horse battery staple",
+                                "csrf_token": hidden_value(login_page, "csrf_token")})
+    html = client.get("/staff/scan", query_string={"q": code}).get_data(as_text=True)
+    form = {name: hidden_value(html, name) for name in ("csrf_token", "pack_id", "idempotency_key")}
+
+    class Evening:
+        @staticmethod
+        def time() -> float:
+            import time
+
+            return time.time() + 13 * 3600
+
+    monkeypatch.setattr(itsdangerous.timed, "time", Evening)
+    response = client.post("/staff/scan/report", data={**form, "cards": "4"}, headers=HX)
+    assert response.status_code == 200 and "Recorded 4 cards" in text_of(response)
+    with station_app.app_context():
+        assert db.session.get(Pack, pack_id).cards_posted == 4
+    refused = client.post("/staff/scan/report", data={**form, "cards": "4", "csrf_token": "forged"}, headers=HX)
+    assert refused.status_code == 400

@@ -24,10 +24,12 @@ def chase_list():
     """Packs dispatched more than N days ago (?days=, default CHASE_AFTER_DAYS) with no report, by group."""
     days = _days(request.args.get("days", type=int))
     pagination, rows, totals = services.chase_list(days, request.args.get("page", 1, type=int))
-    return render(
+    response = render(
         "chase/list.html", "chase/_groups.html",
         pagination=pagination, rows=rows, totals=totals, days=days,
     )
+    response.headers["Cache-Control"] = "no-store"  # group names and contacts' packs: personal data
+    return response
 
 
 @bp.post("/<int:group_id>/remind")

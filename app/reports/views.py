@@ -168,9 +168,9 @@ def _me():
 
 
 def _staff_pack_page(pack: Pack, status: int = 200, **forms):
-    return render_template(
+    return _no_store((render_template(
         "reports/staff_pack.html", pack=pack, reports=services.pack_reports(pack), **forms
-    ), status
+    ), status))
 
 
 @bp.get("/staff/packs/<int:pack_id>/reports")
