@@ -71,14 +71,17 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
+    from .chase.views import bp as chase_bp
     from .groups.views import bp as groups_bp
     from .orders.views import bp as orders_bp
     from .public.views import bp as public_bp
+    from .reports.views import bp as reports_bp
+    from .scan.views import bp as scan_bp
     from .staff.views import bp as staff_bp
     from .stock.views import bp as stock_bp
     from .webhooks.views import bp as webhooks_bp
 
-    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, webhooks_bp):
+    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, reports_bp, scan_bp, chase_bp, webhooks_bp):
         app.register_blueprint(blueprint)
     from .packs.views import bp as packs_bp; app.register_blueprint(packs_bp)  # noqa: E702 (one line: easy merges)
 

@@ -53,6 +53,16 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "PASSWORD_RESET_MAX_AGE": 3600,
         "INVITATION_MAX_AGE": 14 * 24 * 3600,
+        # CSRF tokens stay bound to the session but never expire: a pack page left open while a volunteer
+        # writes, or a scan station open all day, must still post.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Reports and pack lookups (Flask-Limiter strings; see app/reports/views.py for the keys).
+        "RATELIMIT_REPORT_PER_IP": os.environ.get("RATELIMIT_REPORT_PER_IP", "60 per minute;600 per hour"),
+        "RATELIMIT_REPORT_PER_PACK": os.environ.get("RATELIMIT_REPORT_PER_PACK", "60 per minute;600 per hour"),
+        "RATELIMIT_PACK_MISSES_PER_IP": os.environ.get("RATELIMIT_PACK_MISSES_PER_IP", "20 per minute;100 per hour"),
+        "RATELIMIT_CODE_LOOKUPS_PER_IP": os.environ.get("RATELIMIT_CODE_LOOKUPS_PER_IP", "10 per minute;60 per hour"),
+        # The chase list: dispatched packs with no report after this many days.
+        "CHASE_AFTER_DAYS": _int("CHASE_AFTER_DAYS", 14),
     }
 
 

@@ -743,3 +743,23 @@ class WebhookDelivery(db.Model):
     delivered_at: so.Mapped[Optional[datetime]] = so.mapped_column(UTCDateTime())
 
     webhook: so.Mapped[Webhook] = so.relationship()
+
+
+class Reminder(db.Model):
+    """A chase-list email to a group's coordinators about dispatched packs with no report yet."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        sa.CheckConstraint("packs >= 0", name="packs_nonnegative"),
+        sa.Index("ix_reminder_group_sent", "group_id", "sent_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    group_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"))
+    sent_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    sent_by_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # How many unreported packs the email listed.
+    packs: so.Mapped[int]
+    recipients: so.Mapped[int] = so.mapped_column(default=0)
+
+    group: so.Mapped[Group] = so.relationship()

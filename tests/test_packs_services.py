@@ -190,11 +190,13 @@ def test_tokens_and_codes_stay_unique_when_created_concurrently(app, app_factory
         orders.append(order.id)
     db.session.commit()
     errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=30)
+    # Apps are built here, one per thread: create_app binds shared extension objects and is not
+    # meant to run in several threads at once.
+    worker_apps = [app_factory() for _ in orders]
 
-    def worker(order_id: int) -> None:
+    def worker(worker_app, order_id: int) -> None:
         try:
-            worker_app = app_factory()
             with worker_app.app_context():
                 from app.models import Order
 
@@ -204,7 +206,7 @@ def test_tokens_and_codes_stay_unique_when_created_concurrently(app, app_factory
         except BaseException as error:  # noqa: BLE001 - reported to the main thread
             errors.append(error)
 
-    threads = [threading.Thread(target=worker, args=(oid,)) for oid in orders]
+    threads = [threading.Thread(target=worker, args=(wa, oid), daemon=True) for wa, oid in zip(worker_apps, orders)]
     for t in threads:
         t.start()
     for t in threads:

@@ -22,8 +22,8 @@ PUBLIC = {
     "static", "public.home", "public.case_page", "auth.login", "auth.signup", "auth.signup_done",
     "auth.forgot_password", "auth.reset_password", "auth.accept_invitation", "api_docs", "api-docs.openapi_json",
 }
-PUBLIC_PREFIXES = ("reports.pack", "reports.manual", "reports.thanks", "api.list_campaigns", "api.list_cases",
-                   "api.get_case", "api.stats", "api.create_report", "health")
+PUBLIC_PREFIXES = ("reports.pack_page", "reports.post_report", "reports.enter_code", "reports.thanks", "api.list_campaigns",
+                   "api.list_cases", "api.get_case", "api.stats", "api.create_report", "health")
 
 
 def _routes(app):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_webhooks'
-down_revision = '0002_packs'
+down_revision = '0003_reports'
 branch_labels = None
 depends_on = None
 

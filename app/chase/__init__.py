@@ -1,0 +1,1 @@
+"""The chase list: dispatched packs never reported, and reminders to their groups."""

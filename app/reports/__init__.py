@@ -1,0 +1,1 @@
+"""The pack page, posting reports, and staff corrections of reports."""

@@ -1,0 +1,74 @@
+"""Forms for the pack page (volunteers), manual code entry and staff corrections."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+
+from .services import MAX_CARDS, MAX_KEY_LENGTH, MAX_REASON_LENGTH
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one page load of a report form."""
+    return str(uuid.uuid4())
+
+
+class CardsField(IntegerField):
+    """A whole number of cards, with a message people understand when it is not one."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            raw = (valuelist[0] or "").strip()
+            if not raw:
+                self.data = None
+                return
+            if not raw.isdigit() or len(raw) > 6:
+                self.data = None
+                raise ValueError("Enter a whole number of cards, like 3.")
+            self.data = int(raw)
+
+
+CARDS_VALIDATORS = [
+    InputRequired(message="Enter how many cards you posted."),
+    NumberRange(min=1, max=MAX_CARDS, message=f"Enter a number from 1 to {MAX_CARDS}."),
+]
+KEY_VALIDATORS = [
+    DataRequired(message="The form is incomplete: reload the page."),
+    Length(max=MAX_KEY_LENGTH),
+    Regexp(r"^[A-Za-z0-9-]+$", message="The form is incomplete: reload the page."),
+]
+
+
+class ReportForm(FlaskForm):
+    """How many cards did you post? The key makes retries and double taps count once."""
+
+    cards = CardsField("How many cards did you post?", validators=CARDS_VALIDATORS, default=1)
+    # No default: a post must carry the key its page was given (a default would make every retry new).
+    idempotency_key = HiddenField(validators=KEY_VALIDATORS)
+
+
+class CodeForm(FlaskForm):
+    """The short code printed under the QR code, typed by hand."""
+
+    code = StringField(
+        "Pack code",
+        validators=[DataRequired(message="Type the code printed under the QR code."), Length(max=40, message="That is too long for a pack code.")],
+    )
+
+
+class VoidForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired(message="Say why this report is void."), Length(max=MAX_REASON_LENGTH)],
+    )
+
+
+class CorrectForm(FlaskForm):
+    cards = CardsField("Correct number of cards", validators=CARDS_VALIDATORS)
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired(message="Say why the number changes."), Length(max=MAX_REASON_LENGTH)],
+    )

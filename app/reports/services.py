@@ -1,0 +1,296 @@
+"""Reports: "N cards from this pack were posted". The campaign's headline figure, so it must be exact.
+
+- `record_report` inserts the report row and bumps the pack's counter with ONE conditional UPDATE
+  (`cards_posted = cards_posted + k WHERE id = :id AND cards_posted + k <= size`) in the same
+  transaction: concurrent writers can neither lose a count nor push a pack past its size, on SQLite
+  (writers queue on BEGIN IMMEDIATE) and PostgreSQL (the UPDATE re-checks its WHERE on the row it locks).
+- Idempotency: every report carries a key (a fresh one per page load, or the API's `Idempotency-Key`).
+  The same key again answers with the first report and adds nothing; the same key with another body is
+  refused (KeyConflict → 422). Two requests with one key at the same moment: the database's unique
+  constraint lets one in; the other rolls back and answers from the winner's row.
+- Staff void or correct a report; the counter follows in the same transaction; both are audited.
+
+Services own their transaction (they commit or roll back) and never touch `request`: the pack page,
+the scan station and the API all call these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..extensions import db
+from ..models import Pack, Report, ReportSource, User, utcnow
+from ..packs import codes
+from ..public.services import case_totals
+
+MAX_CARDS = 1000  # the largest pack (and the report table's CHECK)
+MAX_KEY_LENGTH = 100
+MAX_REASON_LENGTH = 500
+
+
+class ReportError(ValueError):
+    """A report (or a change to one) was refused; the message is for people."""
+
+
+class TooManyCards(ReportError):
+    """More cards than the pack has left: nothing was saved."""
+
+    def __init__(self, cards_left: int, size: int):
+        self.cards_left = cards_left
+        self.size = size
+        if cards_left <= 0:
+            message = f"All {size} cards of this pack have already been reported. Thank you!"
+        elif cards_left == 1:
+            message = "Only 1 card is left in this pack: enter 1."
+        else:
+            message = f"Only {cards_left} cards are left in this pack: enter {cards_left} or fewer."
+        super().__init__(message)
+
+
+class KeyConflict(ReportError):
+    """This idempotency key was already used for a different report."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The answer to a report: the row that counts, and whether this request was a replay of it."""
+
+    report: Report
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class PackTotals:
+    """What the thanks message shows: this pack's and this case's running totals."""
+
+    pack_posted: int
+    pack_size: int
+    case_reported: int
+
+    @property
+    def pack_left(self) -> int:
+        return self.pack_size - self.pack_posted
+
+
+# --- Finding packs --------------------------------------------------------------------------------
+
+def find_pack_by_token(text: str) -> Optional[Pack]:
+    """The pack whose secret token this is (any case; I/L/O read as 1/1/0), else None.
+
+    A reissued pack has a new token, so its old one finds nothing.
+    """
+    token = codes.normalise(text or "")
+    if len(token) != codes.TOKEN_LENGTH:
+        return None
+    return db.session.scalar(sa.select(Pack).where(Pack.token == token))
+
+
+def find_pack_by_code(text: str) -> Optional[Pack]:
+    """The pack with this printed short code, else None; InvalidCode / CheckSymbolMismatch for bad input."""
+    code = codes.parse_code(text or "")
+    return db.session.scalar(sa.select(Pack).where(Pack.code == code))
+
+
+def find_report_by_key(key: str) -> Optional[Report]:
+    return db.session.scalar(sa.select(Report).where(Report.idempotency_key == key))
+
+
+def totals_for(pack: Pack) -> PackTotals:
+    """The pack's posted count and the case's reported total, read fresh."""
+    posted, size = db.session.execute(
+        sa.select(Pack.cards_posted, Pack.size).where(Pack.id == pack.id)
+    ).one()
+    reported = case_totals([pack.case_id])[pack.case_id].reported
+    return PackTotals(pack_posted=posted, pack_size=size, case_reported=reported)
+
+
+# --- Recording --------------------------------------------------------------------------------------
+
+def _check_cards(cards: int) -> None:
+    if isinstance(cards, bool) or not isinstance(cards, int) or not 1 <= cards <= MAX_CARDS:
+        raise ReportError(f"Enter a whole number of cards from 1 to {MAX_CARDS}.")
+
+
+def _check_key(key: str) -> str:
+    key = (key or "").strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ReportError("This report has no valid idempotency key: reload the page and try again.")
+    return key
+
+
+def _replay(existing: Report, pack_id: int, cards: int) -> Recorded:
+    """The first answer for a repeated key, or KeyConflict when the body differs."""
+    if existing.pack_id != pack_id or existing.cards != cards:
+        raise KeyConflict(
+            f"This report was already sent with {existing.cards} card{'s' if existing.cards != 1 else ''}. "
+            "Reload the page to report more cards."
+        )
+    return Recorded(existing, replayed=True)
+
+
+def _bump(pack_id: int, cards: int) -> bool:
+    """Add `cards` to the pack's counter if they fit: one atomic conditional UPDATE. True if it did."""
+    result = db.session.execute(
+        sa.update(Pack)
+        .where(Pack.id == pack_id, Pack.cards_posted + cards <= Pack.size)
+        .values(cards_posted=Pack.cards_posted + cards)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _refuse_too_many(pack_id: int) -> TooManyCards:
+    """Read what is left inside the failed transaction, then roll it back."""
+    posted, size = db.session.execute(
+        sa.select(Pack.cards_posted, Pack.size).where(Pack.id == pack_id)
+    ).one()
+    db.session.rollback()
+    return TooManyCards(size - posted, size)
+
+
+def record_report(
+    pack: Pack,
+    cards: int,
+    source: ReportSource,
+    idempotency_key: str,
+    actor: Optional[User] = None,
+) -> Recorded:
+    """Record that `cards` cards of `pack` were posted, exactly once per idempotency key. Commits.
+
+    Raises TooManyCards (nothing saved) when they do not fit, KeyConflict when the key was used for
+    another report, ReportError for invalid input.
+    """
+    _check_cards(cards)
+    key = _check_key(idempotency_key)
+    pack_id, case_id = pack.id, pack.case_id
+
+    existing = find_report_by_key(key)
+    if existing is not None:
+        try:
+            return _replay(existing, pack_id, cards)
+        finally:
+            db.session.rollback()  # nothing to write; end the (write-locked on SQLite) transaction
+
+    try:
+        if not _bump(pack_id, cards):
+            raise _refuse_too_many(pack_id)
+        report = Report(
+            pack_id=pack_id,
+            case_id=case_id,
+            cards=cards,
+            source=source,
+            idempotency_key=key,
+            created_by_id=actor.id if actor else None,
+        )
+        db.session.add(report)
+        db.session.flush()
+        db.session.commit()
+    except IntegrityError:
+        # Another request with the same key committed first (its INSERT won the unique index).
+        db.session.rollback()
+        existing = find_report_by_key(key)
+        db.session.rollback()
+        if existing is None:
+            raise
+        return _replay(existing, pack_id, cards)
+    return Recorded(report)
+
+
+# --- Staff: void and correct ------------------------------------------------------------------------
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReportError("Give a reason.")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ReportError(f"Keep the reason under {MAX_REASON_LENGTH} characters.")
+    return reason
+
+
+def _void(report: Report, actor: User, reason: str) -> tuple[int, int]:
+    """Mark the report void (only if it still counts) and take its cards off the pack, in the caller's
+    transaction. Returns (pack_id, cards)."""
+    report_id, pack_id, cards = report.id, report.pack_id, report.cards
+    voided = db.session.execute(
+        sa.update(Report)
+        .where(Report.id == report_id, Report.voided.is_(False))
+        .values(voided=True, voided_at=utcnow(), voided_by_id=actor.id, void_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if voided != 1:
+        db.session.rollback()
+        raise ReportError("This report was already voided.")
+    db.session.execute(
+        sa.update(Pack)
+        .where(Pack.id == pack_id)
+        .values(cards_posted=Pack.cards_posted - cards)
+        .execution_options(synchronize_session=False)
+    )
+    return pack_id, cards
+
+
+def void_report(report: Report, actor: User, reason: str) -> Report:
+    """Void a report: it no longer counts and the pack's count goes down by its cards. Audited. Commits."""
+    reason = _check_reason(reason)
+    _, cards = _void(report, actor, reason)
+    audit.record(
+        "report.voided", report, actor=actor,
+        before={"voided": False, "cards": cards}, after={"voided": True, "cards": cards}, comment=reason,
+    )
+    db.session.commit()
+    return report
+
+
+def correct_report(report: Report, cards: int, actor: User, reason: str) -> Report:
+    """Replace a report's number: void it and record a new report pointing back to it, atomically.
+
+    Audited; commits. TooManyCards (nothing changed) if the new number does not fit the pack.
+    """
+    _check_cards(cards)
+    reason = _check_reason(reason)
+    if not report.voided and report.cards == cards:
+        raise ReportError(f"The report already says {cards}: nothing to correct.")
+    pack_id, old_cards = _void(report, actor, reason)
+    if not _bump(pack_id, cards):
+        raise _refuse_too_many(pack_id)
+    correction = Report(
+        pack_id=pack_id,
+        case_id=report.case_id,
+        cards=cards,
+        source=ReportSource.STAFF,
+        # One correction per report: a second concurrent correction of the same report cannot land.
+        idempotency_key=f"correction-of-{report.id}",
+        created_by_id=actor.id,
+        corrects_id=report.id,
+    )
+    db.session.add(correction)
+    db.session.flush()
+    audit.record(
+        "report.corrected", report, actor=actor,
+        before={"cards": old_cards}, after={"cards": cards, "correction_id": correction.id}, comment=reason,
+    )
+    db.session.commit()
+    return correction
+
+
+# --- Reading for staff -------------------------------------------------------------------------------
+
+def pack_reports(pack: Pack) -> list[Report]:
+    """Every report of a pack, newest first (voided ones included)."""
+    return list(
+        db.session.scalars(
+            sa.select(Report).where(Report.pack_id == pack.id).order_by(Report.id.desc())
+        )
+    )
+
+
+def get_report(report_id: int) -> Optional[Report]:
+    return db.session.scalar(
+        sa.select(Report).options(so.joinedload(Report.pack)).where(Report.id == report_id)
+    )

@@ -1,0 +1,223 @@
+"""The volunteer's pack page (no login), manual code entry, and staff corrections of reports.
+
+The pack page shows the case and one question; it never shows anything about the group that ordered
+the pack (their name and address are personal data).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask.wrappers import Response
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from ..auth.decorators import staff_required
+from ..extensions import db, limiter
+from ..htmx import render, wants_fragment
+from ..models import Pack, ReportSource
+from ..packs import codes
+from . import services
+from .forms import CodeForm, CorrectForm, ReportForm, VoidForm, new_idempotency_key
+
+bp = Blueprint("reports", __name__)
+
+
+# --- Rate limits: per client IP, per pack; lookups count only misses ---------------------------------
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+def _pack_key() -> str:
+    """Rate-limit key: the pack named in the URL (however it is spelt)."""
+    return "pack:" + codes.normalise((request.view_args or {}).get("token", ""))[:40]
+
+
+def _is_miss(response: Response) -> bool:
+    return response.status_code == 404
+
+
+def _not_redirected(response: Response) -> bool:
+    return response.status_code != 303
+
+
+@bp.app_template_filter("pack_code")
+def pack_code(code: str) -> str:
+    """`7K3Q9XJ2M` -> `7K3Q-9XJ2-M` in templates."""
+    return codes.format_code(code)
+
+
+# --- Helpers ----------------------------------------------------------------------------------------
+
+def _no_store(body) -> Response:
+    """Each load of the pack page carries a fresh idempotency key: never serve it from a cache."""
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _pack_not_found():
+    return _no_store((render_template("reports/pack_not_found.html"), 404))
+
+
+def _pack_page(pack: Pack, form: ReportForm, status: int = 200, **context):
+    """The pack page with the report form (or, with `recorded`, the thanks) in place."""
+    response = render(
+        "reports/pack.html", "reports/_report_form.html", status_code=status,
+        pack=pack, case=pack.case, form=form, **context,
+    )
+    return _no_store(response)
+
+
+# --- Volunteers -------------------------------------------------------------------------------------
+
+@bp.get("/P/<token>")  # QR codes carry upper-case URLs (alphanumeric mode); url_for uses the last rule
+@bp.get("/p/<token>")
+@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss)
+def pack_page(token: str):
+    """The pack page a QR code opens: the case, what to write, where to post, and "how many cards?"."""
+    pack = services.find_pack_by_token(token)
+    if pack is None:
+        try:  # someone typed the short code into the address bar
+            pack = services.find_pack_by_code(token)
+        except codes.InvalidCode:
+            pack = None
+        if pack is None:
+            return _pack_not_found()
+        return redirect(url_for("reports.pack_page", token=pack.token), code=303)
+    return _pack_page(pack, ReportForm(formdata=None, idempotency_key=new_idempotency_key()))
+
+
+@bp.post("/P/<token>")
+@bp.post("/p/<token>")
+@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss)
+@limiter.limit(_limit("RATELIMIT_REPORT_PER_IP"))
+@limiter.limit(_limit("RATELIMIT_REPORT_PER_PACK"), key_func=_pack_key)
+def post_report(token: str):
+    """Record the cards posted from this pack; answers thanks (htmx) or redirects to it (no JS)."""
+    pack = services.find_pack_by_token(token)
+    if pack is None:
+        return _pack_not_found()
+    form = ReportForm()
+    if form.validate_on_submit():
+        try:
+            recorded = services.record_report(
+                pack, form.cards.data, ReportSource.PAGE, form.idempotency_key.data
+            )
+        except services.ReportError as error:
+            form.cards.errors.append(str(error))
+        else:
+            if wants_fragment():
+                return _no_store(render_template(
+                    "reports/_thanks.html", pack=pack, case=pack.case, report=recorded.report,
+                    replayed=recorded.replayed, totals=services.totals_for(pack),
+                ))
+            return redirect(url_for("reports.thanks", token=pack.token, report_id=recorded.report.id), code=303)
+    return _pack_page(pack, form, status=422)
+
+
+@bp.get("/p/<token>/thanks/<int:report_id>")
+def thanks(token: str, report_id: int):
+    """Thanks after a report, with the pack's and the case's running totals (the no-JS path)."""
+    pack = services.find_pack_by_token(token)
+    report = services.get_report(report_id) if pack else None
+    if pack is None or report is None or report.pack_id != pack.id:
+        return _pack_not_found()
+    return _no_store(render_template(
+        "reports/pack.html", pack=pack, case=pack.case, report=report, replayed=False,
+        totals=services.totals_for(pack), form=None,
+    ))
+
+
+@bp.errorhandler(CSRFError)
+def csrf_expired(error: CSRFError):
+    """A pack page posted without a valid form token (cookies cleared, or a very old tab): ask again."""
+    token = (request.view_args or {}).get("token")
+    pack = services.find_pack_by_token(token) if token and request.endpoint == "reports.post_report" else None
+    if pack is None:
+        return render_template("errors/error.html", error=error), 400
+    form = ReportForm()
+    form.validate()
+    form.cards.errors = ["Your page was open for a long time: please tap the button again."]
+    return _pack_page(pack, form, status=400)
+
+
+@bp.route("/P", methods=["GET", "POST"])
+@bp.route("/p", methods=["GET", "POST"])
+@limiter.limit(_limit("RATELIMIT_CODE_LOOKUPS_PER_IP"), methods=["POST"], deduct_when=_not_redirected)
+def enter_code():
+    """Type the short code printed under the QR code (when the camera fails); opens the pack page."""
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            pack = services.find_pack_by_code(form.code.data)
+        except codes.InvalidCode as error:
+            form.code.errors.append(str(error))
+        else:
+            if pack is not None:
+                return redirect(url_for("reports.pack_page", token=pack.token), code=303)
+            form.code.errors.append("No pack has that code. Check it against the label and try again.")
+    status = 422 if form.errors else 200
+    return render_template("reports/enter_code.html", form=form), status
+
+
+# --- Staff: a pack's reports, void and correct ---------------------------------------------------------
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _staff_pack_page(pack: Pack, status: int = 200, **forms):
+    return _no_store((render_template(
+        "reports/staff_pack.html", pack=pack, reports=services.pack_reports(pack), **forms
+    ), status))
+
+
+@bp.get("/staff/packs/<int:pack_id>/reports")
+@staff_required
+def pack_reports(pack_id: int):
+    """One pack for staff: group, counts and every report, with void and correct."""
+    pack = db.get_or_404(Pack, pack_id)
+    return _staff_pack_page(pack)
+
+
+def _report_or_404(report_id: int):
+    report = services.get_report(report_id)
+    if report is None:
+        abort(404)
+    return report
+
+
+@bp.post("/staff/reports/<int:report_id>/void")
+@staff_required
+def void_report(report_id: int):
+    """Void a report with a reason: it stops counting."""
+    report = _report_or_404(report_id)
+    form = VoidForm()
+    if form.validate_on_submit():
+        try:
+            services.void_report(report, _me(), form.reason.data)
+        except services.ReportError as error:
+            form.reason.errors.append(str(error))
+        else:
+            flash(f"Report #{report.id} voided: {report.cards} cards no longer count.", "success")
+            return redirect(url_for("reports.pack_reports", pack_id=report.pack_id), code=303)
+    return _staff_pack_page(report.pack, 422, void_form=form, form_report_id=report.id)
+
+
+@bp.post("/staff/reports/<int:report_id>/correct")
+@staff_required
+def correct_report(report_id: int):
+    """Correct a report's number with a reason (voids it and records the right number)."""
+    report = _report_or_404(report_id)
+    form = CorrectForm()
+    if form.validate_on_submit():
+        try:
+            correction = services.correct_report(report, form.cards.data, _me(), form.reason.data)
+        except services.ReportError as error:
+            form.cards.errors.append(str(error))
+        else:
+            flash(f"Report #{report.id} corrected to {correction.cards} cards.", "success")
+            return redirect(url_for("reports.pack_reports", pack_id=report.pack_id), code=303)
+    return _staff_pack_page(report.pack, 422, correct_form=form, form_report_id=report.id)
+

@@ -1,0 +1,1 @@
+"""The staff scan station: USB keyboard-wedge scanners and cameras."""
