@@ -56,13 +56,16 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
+    from .cases.views import bp as cases_bp
     from .groups.views import bp as groups_bp
+    from .mailings.views import bp as mailings_bp
     from .orders.views import bp as orders_bp
     from .public.views import bp as public_bp
     from .staff.views import bp as staff_bp
     from .stock.views import bp as stock_bp
+    from .tracking.views import bp as tracking_bp
 
-    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp):
+    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, tracking_bp, mailings_bp, cases_bp):
         app.register_blueprint(blueprint)
 
 
