@@ -40,7 +40,7 @@ class CaseForm(FlaskForm):
                                                                      NumberRange(min=0, max=MAX_TARGET, message=f"Enter 0 to {MAX_TARGET:,}.")])
     position = IntegerField("Display order", default=0, validators=[InputRequired(message="Enter a number, e.g. 1."),
                                                                     NumberRange(min=-10_000, max=10_000, message="Enter -10,000 to 10,000.")])
-    photo = FileField("Photo")
+    photo = FileField("Photo", render_kw={"accept": "image/jpeg,image/png,image/webp"})
     photo_alt = StringField("Photo description", validators=[Optional(), Length(max=300)])
     remove_photo = BooleanField("Remove the current photo")
 

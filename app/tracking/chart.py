@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any, Sequence
 
 WIDTH, HEIGHT = 960, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 36
+LEFT, RIGHT, TOP, BOTTOM = 64, 30, 14, 36
 MAX_DAILY_BARS = 92  # longer ranges are drawn per week
 MAX_SPAN_DAYS = 731
 SERIES_CLASSES = 8
