@@ -210,23 +210,52 @@ def orders_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Seq
     return query.group_by(*keys) if keys else query
 
 
+def _pack_keyed(key: Any) -> Optional[Any]:
+    """`key` for a query over packs: Report.case_id becomes Pack.case_id (the same value, denormalised);
+    keys on other report columns (e.g. the day) cannot be answered per pack: None."""
+    element = key.__clause_element__() if hasattr(key, "__clause_element__") else key
+    base = getattr(element, "element", element)
+    if Report.__table__ not in base._from_objects:
+        return key
+    if getattr(base, "table", None) is Report.__table__ and base.name == "case_id":
+        return Pack.case_id.label(getattr(element, "name", "case_id"))
+    return None
+
+
 def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), via_orders: bool = False) -> sa.Select:
-    """Reported cards (not voided) grouped by `keys`; joins packs → orders → groups only when needed."""
-    query = sa.select(*keys).select_from(Report).where(Report.voided.is_(False))
+    """Reported cards (not voided) grouped by `keys`; joins packs → orders → groups only when needed.
+
+    Per group, region or type, reports are first summed per pack (from the covering index
+    ix_report_totals), then joined to the far fewer packs and orders.
+    """
+    conditions = [Report.voided == sa.false(), *_in_range(Report.created_at, filters)]
     if case_ids is not None:
-        query = query.where(Report.case_id.in_(list(case_ids)))
-    query = query.where(*_in_range(Report.created_at, filters))
-    if via_orders or filters.by_group:
-        query = (
-            query.join(Pack, Pack.id == Report.pack_id)
-            .join(OrderLine, OrderLine.id == Pack.order_line_id)
-            .join(Order, Order.id == OrderLine.order_id)
+        conditions.append(Report.case_id.in_(list(case_ids)))
+    if not (via_orders or filters.by_group):
+        query = sa.select(*keys, sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported")).where(*conditions)
+        return query.group_by(*keys) if keys else query
+
+    pack_keys = [_pack_keyed(k) for k in keys]
+    if all(k is not None for k in pack_keys):
+        per_pack = (
+            sa.select(Report.pack_id, sa.func.sum(Report.cards).label("cards"))
+            .where(*conditions).group_by(Report.pack_id).subquery("per_pack")
         )
-        if filters.group_id:
-            query = query.where(Order.group_id == filters.group_id)
-        if _needs_group_table(filters, keys):
-            query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
-    query = query.add_columns(sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported"))
+        query = (
+            sa.select(*pack_keys, sa.func.coalesce(sa.func.sum(per_pack.c.cards), 0).label("reported"))
+            .select_from(per_pack).join(Pack, Pack.id == per_pack.c.pack_id)
+        )
+        keys = pack_keys
+    else:
+        query = (
+            sa.select(*keys, sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported"))
+            .select_from(Report).where(*conditions).join(Pack, Pack.id == Report.pack_id)
+        )
+    query = query.join(OrderLine, OrderLine.id == Pack.order_line_id).join(Order, Order.id == OrderLine.order_id)
+    if filters.group_id:
+        query = query.where(Order.group_id == filters.group_id)
+    if _needs_group_table(filters, keys):
+        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
     return query.group_by(*keys) if keys else query
 
 
