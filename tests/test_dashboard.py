@@ -209,3 +209,12 @@ def test_group_types_view_lists_every_type_with_orders(staff_client, data):
     rows = stats.type_rows(stats.resolve(Filters()))
     assert rows and all(f">{r.type.label}</a>" in html for r in rows)
     assert {r.type for r in rows} <= set(GroupType)
+
+
+def test_htmx_filter_requests_push_a_url_without_empty_fields(staff_client, data):
+    response = staff_client.get("/staff/dashboard?campaign=&case=&country=&type=school&from=&to=", headers={"HX-Request": "true"})
+    assert response.headers["HX-Push-Url"] == "/staff/dashboard?type=school"
+    clean = staff_client.get("/staff/dashboard?type=school", headers={"HX-Request": "true"})
+    assert "HX-Push-Url" not in clean.headers
+    page = staff_client.get("/staff/dashboard?case=&type=school")  # a normal page load is left alone
+    assert "HX-Push-Url" not in page.headers

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from ..auth.decorators import staff_required
-from ..htmx import render
+from ..htmx import push_clean_url, render
 from ..models import Mailing, MailingDestination, MailingStatus
 from ..packs.codes import format_code
 from . import services
@@ -49,11 +49,11 @@ def list_mailings():
         destination_type=_enum_arg(MailingDestination, "destination"), q=request.args.get("q", "").strip()[:100],
         sort=request.args.get("sort", "-created")[:20], page=min(max(1, request.args.get("page", 1, type=int) or 1), 100_000),
     )
-    return render(
+    return push_clean_url(render(
         "mailings/list.html", "mailings/_results.html", page=services.list_mailings(filters), filters=filters,
         cases=services.case_choices(), campaigns=services.campaigns(), statuses=list(MailingStatus),
         destinations=services.DESTINATION_LABELS,
-    )
+    ))
 
 
 def _form_page(form: MailingForm, mailing: Mailing | None = None, status: int = 200):

@@ -7,7 +7,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, current_app, request, stream_with_context
 
 from ..auth.decorators import staff_required
-from ..htmx import render
+from ..htmx import push_clean_url, render
 from . import exports, services
 from .filters import parse_date, parse_filters
 
@@ -41,7 +41,7 @@ def _dashboard(view: str, **data):
         alert_cards=current_app.config.get("UNREPORTED_ALERT_CARDS", services.DEFAULT_ALERT_CARDS), **data,
     )
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return push_clean_url(response)
 
 
 @bp.get("/dashboard")
@@ -129,4 +129,4 @@ def audit_log():
         changes=services.audit_changes, today=date.today(),
     )
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return push_clean_url(response)
