@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask_wtf import FlaskForm
+from ..tracking.forms import CleanForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -21,7 +21,7 @@ def _date_in_range(field, earliest=date(2000, 1, 1), latest=date(2100, 12, 31)) 
         raise ValidationError(f"Enter a date between {earliest.year} and {latest.year}.")
 
 
-class CaseForm(FlaskForm):
+class CaseForm(CleanForm):
     campaign_id = SelectField("Campaign", coerce=int, validators=[InputRequired(message="Choose a campaign.")])
     name = StringField("Name", validators=[DataRequired(message="Enter the name."), Length(max=200)])
     slug = StringField("Web address", validators=[DataRequired(message="Enter the web address."), Length(max=80)])
@@ -79,7 +79,7 @@ class CaseForm(FlaskForm):
         )
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(CleanForm):
     happened_on = DateField("Date", validators=[InputRequired(message="Enter the date.")], format="%Y-%m-%d", default=date.today)
     title = StringField("Title", validators=[DataRequired(message="Give the update a title."), Length(max=200)])
     body = TextAreaField("Details (optional)", validators=[Optional(), Length(max=5000)])
@@ -88,7 +88,7 @@ class OutcomeForm(FlaskForm):
         _date_in_range(field, latest=date.today())
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(CleanForm):
     name = StringField("Name", validators=[DataRequired(message="Enter the name."), Length(max=200)])
     slug = StringField("Short name", validators=[DataRequired(message="Enter a short name."), Length(max=80)])
     starts_on = DateField("Starts on", validators=[InputRequired(message="Enter the start date.")], format="%Y-%m-%d")
@@ -127,5 +127,5 @@ class CampaignForm(FlaskForm):
                              ends_on=self.ends_on.data, pack_sizes=sorted(getattr(self, "_sizes", [])))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(CleanForm):
     """CSRF only: backs plain action buttons."""

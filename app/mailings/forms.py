@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask_wtf import FlaskForm
+from ..tracking.forms import CleanForm
 from wtforms import DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -33,7 +33,7 @@ def parse_pack_codes(text: str) -> tuple[list[str], list[str]]:
     return codes, bad
 
 
-class MailingForm(FlaskForm):
+class MailingForm(CleanForm):
     case_id = SelectField("Case", coerce=int, validators=[InputRequired(message="Choose a case.")])
     quantity = IntegerField("Cards", validators=[InputRequired(message="Enter how many cards go in this mailing."),
                                                  NumberRange(min=1, max=MAX_QUANTITY, message=f"Enter 1 to {MAX_QUANTITY:,}.")])
@@ -70,7 +70,7 @@ class MailingForm(FlaskForm):
         )
 
 
-class AdvanceForm(FlaskForm):
+class AdvanceForm(CleanForm):
     to = HiddenField(validators=[DataRequired()])
     on = DateField("Date", validators=[InputRequired(message="Enter the date.")], format="%Y-%m-%d", default=date.today)
 
@@ -81,5 +81,5 @@ class AdvanceForm(FlaskForm):
             return None
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(CleanForm):
     """CSRF only."""

@@ -11,6 +11,7 @@ from ..auth.decorators import staff_required
 from ..htmx import push_clean_url, render
 from ..models import Mailing, MailingDestination, MailingStatus
 from ..packs.codes import format_code
+from ..tracking.filters import clean_text
 from . import services
 from .forms import AdvanceForm, DeleteForm, MailingForm
 
@@ -46,7 +47,7 @@ def list_mailings():
     """Every mailing: filter by campaign, case, status, destination; search; sort; pages."""
     filters = services.ListFilters(
         campaign_id=_id_arg("campaign"), case_id=_id_arg("case"), status=_enum_arg(MailingStatus, "status"),
-        destination_type=_enum_arg(MailingDestination, "destination"), q=request.args.get("q", "").strip()[:100],
+        destination_type=_enum_arg(MailingDestination, "destination"), q=clean_text(request.args.get("q", "")),
         sort=request.args.get("sort", "-created")[:20], page=min(max(1, request.args.get("page", 1, type=int) or 1), 100_000),
     )
     return push_clean_url(render(

@@ -7,11 +7,14 @@ so the page can show the message next to the field.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping, Optional
 
 from ..models import GroupType
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2100, 12, 31)
@@ -75,6 +78,11 @@ class Filters:
         return replace(self, date_from=None, date_to=None)
 
 
+def clean_text(value: str, limit: int = 100) -> str:
+    """Typed text for a search or filter: control characters (NUL breaks PostgreSQL) removed, trimmed, capped."""
+    return _CONTROL.sub("", value or "").strip()[:limit]
+
+
 def _positive_int(raw: str) -> Optional[int]:
     raw = raw.strip()
     if raw.isdigit() and len(raw) <= 9 and int(raw) > 0:
@@ -97,7 +105,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     errors: dict[str, str] = {}
 
     def text(name: str, limit: int = 100) -> str:
-        return (args.get(name) or "").strip()[:limit]
+        return clean_text(args.get(name) or "", limit)
 
     ids: dict[str, Optional[int]] = {}
     for name in ("campaign", "case", "group"):

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, request, stream_with_
 from ..auth.decorators import staff_required
 from ..htmx import push_clean_url, render
 from . import exports, services
-from .filters import parse_date, parse_filters
+from .filters import clean_text, parse_date, parse_filters
 
 bp = Blueprint("tracking", __name__, url_prefix="/staff")
 
@@ -114,8 +114,8 @@ def audit_log():
     """Who changed what and when: filter by actor, object type and date; each event shows before → after."""
     args = request.args
     filters = services.AuditFilters(
-        actor=args.get("actor", "").strip()[:100],
-        object_type=args.get("type", "").strip()[:40],
+        actor=clean_text(args.get("actor", "")),
+        object_type=clean_text(args.get("type", ""), 40),
         object_id=args.get("object", type=int) if (args.get("object", "").isdigit() and len(args.get("object", "")) <= 9) else None,
         date_from=parse_date(args.get("from", "")) if args.get("from") else None,
         date_to=parse_date(args.get("to", "")) if args.get("to") else None,
