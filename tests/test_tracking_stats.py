@@ -116,16 +116,16 @@ def test_region_and_type_views_match_sql(data):
 
 def test_filters_region_type_case_and_dates_match_sql(data):
     case_id = _case_ids(data)[1]
-    start, end = date(2025, 11, 10), date(2025, 11, 30)
+    start, after_end = date(2025, 11, 10), date(2025, 12, 1)  # the filter's "to" is 30 November, inclusive
     reported = db.session.execute(sa.text(
         'SELECT COALESCE(SUM(r.cards), 0) FROM report r JOIN pack p ON p.id = r.pack_id JOIN order_line ol ON ol.id = p.order_line_id '
         'JOIN "order" o ON o.id = ol.order_id JOIN "group" g ON g.id = o.group_id '
         "WHERE NOT r.voided AND r.case_id = :case AND g.country = 'United Kingdom' AND g.type = 'local' "
-        "AND r.created_at >= :start AND r.created_at < :end"), {"case": case_id, "start": ts(start), "end": ts(date(2025, 12, 1))}).scalar()
+        "AND r.created_at >= :start AND r.created_at < :end"), {"case": case_id, "start": ts(start), "end": ts(after_end)}).scalar()
     ordered = db.session.execute(sa.text(
         'SELECT COALESCE(SUM(ol.packs * ol.pack_size), 0) FROM order_line ol JOIN "order" o ON o.id = ol.order_id JOIN "group" g ON g.id = o.group_id '
         f"WHERE o.status IN {ORDERED} AND ol.case_id = :case AND g.country = 'United Kingdom' AND g.type = 'local' "
-        "AND o.submitted_at >= :start AND o.submitted_at < :end"), {"case": case_id, "start": ts(start), "end": ts(date(2025, 12, 1))}).scalar()
+        "AND o.submitted_at >= :start AND o.submitted_at < :end"), {"case": case_id, "start": ts(start), "end": ts(after_end)}).scalar()
     filters = parse_filters({"case": str(case_id), "country": "United Kingdom", "type": "local", "from": "2025-11-10", "to": "2025-11-30"})
     assert filters.errors == {}
     overview = stats.overview(stats.resolve(filters))

@@ -162,6 +162,12 @@ def get_case(case_id: int) -> Optional[Case]:
     return db.session.get(Case, case_id)
 
 
+def campaign_named(campaigns: list[Campaign], wanted: str) -> Optional[Campaign]:
+    """The campaign with the id typed in the URL, else the current one, else the latest."""
+    chosen = next((c for c in campaigns if wanted.isdigit() and len(wanted) <= 9 and c.id == int(wanted)), None)
+    return chosen or next((c for c in campaigns if c.is_current), campaigns[0] if campaigns else None)
+
+
 def cases_of(campaign: Optional[Campaign]) -> list[Case]:
     if campaign is None:
         return []

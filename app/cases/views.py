@@ -56,9 +56,7 @@ def media(filename: str):
 def list_cases():
     """The cases of a campaign (the current one by default) with their figures and display order."""
     campaigns = services.campaigns()
-    wanted = request.args.get("campaign", "")
-    campaign = next((c for c in campaigns if wanted.isdigit() and c.id == int(wanted)), None) or \
-        next((c for c in campaigns if c.is_current), campaigns[0] if campaigns else None)
+    campaign = services.campaign_named(campaigns, request.args.get("campaign", ""))
     cases = services.cases_of(campaign)
     return render_template("cases/list.html", campaigns=campaigns, campaign=campaign, cases=cases,
                            totals=stats.case_totals([c.id for c in cases]))
