@@ -212,7 +212,9 @@ def test_case_list_shows_campaign_cases_in_order(staff_client, people, current):
     assert names == list(expected)
     old = db.session.scalar(sa.select(Campaign).where(Campaign.slug == "w4r-2024"))
     assert "Neth Nahara" in staff_client.get(f"/staff/cases?campaign={old.id}").get_data(as_text=True)
-    assert staff_client.get("/staff/cases?campaign=zzz").status_code == 200
+    for odd in ("zzz", "%C2%B2", "99999999999999999999"):
+        assert staff_client.get(f"/staff/cases?campaign={odd}").status_code == 200
+        assert staff_client.get(f"/staff/cases/new?campaign={odd}").status_code == 200
 
 
 # --- Campaigns -------------------------------------------------------------------------------------

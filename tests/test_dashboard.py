@@ -100,7 +100,7 @@ def test_group_filter_and_chip(staff_client, data):
 @pytest.mark.parametrize("query", [
     "from=2025-02-30", "from=99999-01-01&to=0000-00-00", "campaign=abc&case=-3", "case=999999999999999999999",
     "type=<script>", "group=0", "page=-5", "page=99999999999999999999", "sort=;drop", "country=" + "x" * 5000,
-    "from=2025-12-10&to=2025-11-01", "country=%00&region=a%00b&type=%00",
+    "from=2025-12-10&to=2025-11-01", "country=%00&region=a%00b&type=%00", "campaign=%C2%B2&case=%D9%A3&group=%C2%B9",
 ])
 @pytest.mark.parametrize("url", DASHBOARD_URLS)
 def test_nonsense_filters_never_fail(staff_client, data, url, query):
@@ -179,6 +179,7 @@ def test_audit_log_filters_and_shows_before_and_after(staff_client, people):
     db.session.commit()
     html = _text(staff_client.get("/staff/audit"))
     assert "case.updated" in html and "order.status_changed" in html
+    assert "by staff@test.example" in html and "by system" in html  # the email comes from the user row
     assert re.search(r"<th scope=\"row\">target</th><td>100</td><td aria-hidden=\"true\">→</td><td>250</td>", html)
     only_staff = _text(staff_client.get("/staff/audit?actor=STAFF@test"))
     assert "case.updated" in only_staff and "order.status_changed" not in only_staff

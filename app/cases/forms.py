@@ -113,7 +113,7 @@ class CampaignForm(CleanForm):
         for piece in re.split(r"[\s,;]+", field.data or ""):
             if not piece:
                 continue
-            if not piece.isdigit() or not 1 <= int(piece) <= 1000:
+            if not (piece.isascii() and piece.isdigit()) or not 1 <= int(piece) <= 1000:
                 raise ValidationError("Pack sizes are whole numbers from 1 to 1,000, separated by commas.")
             if int(piece) not in self._sizes:
                 self._sizes.append(int(piece))

@@ -18,7 +18,6 @@ from .. import audit
 from ..extensions import db
 from ..models import (
     MAILED_STATUSES,
-    AuditEvent,
     Campaign,
     Case,
     CaseStatus,
@@ -164,7 +163,10 @@ def get_case(case_id: int) -> Optional[Case]:
 
 def campaign_named(campaigns: list[Campaign], wanted: str) -> Optional[Campaign]:
     """The campaign with the id typed in the URL, else the current one, else the latest."""
-    chosen = next((c for c in campaigns if wanted.isdigit() and len(wanted) <= 9 and c.id == int(wanted)), None)
+    from ..tracking.filters import parse_id
+
+    wanted_id = parse_id(wanted)
+    chosen = next((c for c in campaigns if c.id == wanted_id), None)
     return chosen or next((c for c in campaigns if c.is_current), campaigns[0] if campaigns else None)
 
 
@@ -253,11 +255,11 @@ def timeline(case: Case, public: bool) -> list[TimelineEntry]:
     return entries
 
 
-def object_history(object_type: str, object_id: int, limit: int = 50) -> list[AuditEvent]:
-    return list(db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
-        .order_by(AuditEvent.id.desc()).limit(limit)
-    ))
+def history(case: Case, limit: int = 20) -> list:
+    """(event, actor's email) rows of the case's audit events, newest first."""
+    from ..tracking.services import object_history
+
+    return object_history("case", case.id, limit=limit)
 
 
 # --- Campaigns ---------------------------------------------------------------------------------------------

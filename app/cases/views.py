@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..auth.decorators import staff_required
 from ..models import CaseStatus
 from ..tracking import stats
+from ..tracking.filters import parse_id
 from . import photos, services
 from .forms import ActionForm, CampaignForm, CaseForm, OutcomeForm
 
@@ -75,8 +76,7 @@ def new_case():
     form.set_campaigns(campaigns)
     if request.method == "GET":
         current = next((c for c in campaigns if c.is_current), None)
-        wanted = request.args.get("campaign", "")
-        form.campaign_id.data = int(wanted) if wanted.isdigit() and len(wanted) <= 9 else (current.id if current else None)
+        form.campaign_id.data = parse_id(request.args.get("campaign")) or (current.id if current else None)
         form.authority_address_is_placeholder.data = form.solidarity_address_is_placeholder.data = True
     if form.validate_on_submit():
         try:
@@ -111,7 +111,7 @@ def _case_page(case, outcome_form: OutcomeForm, status: int = 200):
     return render_template(
         "cases/detail.html", case=case, totals=stats.case_totals([case.id])[case.id],
         timeline=services.timeline(case, public=False), outcome_form=outcome_form, action_form=ActionForm(),
-        history=services.object_history("case", case.id, limit=20),
+        history=services.history(case),
     ), status
 
 

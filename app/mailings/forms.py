@@ -25,7 +25,7 @@ def parse_pack_codes(text: str) -> tuple[list[str], list[str]]:
             continue
         try:
             code = parse_code(piece)
-        except InvalidCode:
+        except (InvalidCode, KeyError):  # KeyError: a typed U, before the packs branch's fix to parse_code
             bad.append(piece[:20])
         else:
             if code not in codes:

@@ -7,6 +7,7 @@ move it). Skipping a step is refused: every date on the public timeline is then 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
@@ -18,7 +19,6 @@ from flask_sqlalchemy.pagination import Pagination
 from .. import audit
 from ..extensions import db
 from ..models import (
-    AuditEvent,
     Campaign,
     Case,
     Mailing,
@@ -76,13 +76,22 @@ def next_status(mailing: Mailing) -> Optional[MailingStatus]:
     return NEXT.get(mailing.status)
 
 
+# Free text may name people (a family member, a partner's contact): audit events record only that it
+# changed, via a short fingerprint, never the text itself.
+FREE_TEXT = ("destination", "tracking_number", "notes")
+
+
+def _fingerprint(text: str) -> str:
+    return "(empty)" if not text else "text#" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def _snapshot(mailing: Mailing) -> dict[str, Any]:
     return {
         "case_id": mailing.case_id, "quantity": mailing.quantity, "content": mailing.content.value,
-        "destination_type": mailing.destination_type.value, "destination": mailing.destination,
-        "carrier": mailing.carrier, "tracking_number": mailing.tracking_number, "status": mailing.status.value,
-        "prepared_on": mailing.prepared_on.isoformat() if mailing.prepared_on else None,
-        "notes": mailing.notes, "packs": sorted(p.code for p in mailing.packs),
+        "destination_type": mailing.destination_type.value, "carrier": mailing.carrier,
+        "status": mailing.status.value, "prepared_on": mailing.prepared_on.isoformat() if mailing.prepared_on else None,
+        "packs": sorted(p.code for p in mailing.packs),
+        **{name: _fingerprint(getattr(mailing, name)) for name in FREE_TEXT},
     }
 
 
@@ -253,8 +262,8 @@ def campaigns() -> list[Campaign]:
     return list(db.session.scalars(sa.select(Campaign).order_by(Campaign.starts_on.desc())))
 
 
-def history(mailing: Mailing) -> list[AuditEvent]:
-    """The mailing's audit events, oldest first."""
-    return list(db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.object_type == "mailing", AuditEvent.object_id == mailing.id).order_by(AuditEvent.id)
-    ))
+def history(mailing: Mailing) -> list:
+    """(event, actor's email) rows of the mailing's audit events, oldest first."""
+    from ..tracking.services import object_history
+
+    return object_history("mailing", mailing.id, newest_first=False)

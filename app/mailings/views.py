@@ -11,7 +11,7 @@ from ..auth.decorators import staff_required
 from ..htmx import push_clean_url, render
 from ..models import Mailing, MailingDestination, MailingStatus
 from ..packs.codes import format_code
-from ..tracking.filters import clean_text
+from ..tracking.filters import clean_text, parse_id
 from . import services
 from .forms import AdvanceForm, DeleteForm, MailingForm
 
@@ -37,8 +37,7 @@ def _enum_arg(enum_cls, name: str):
 
 
 def _id_arg(name: str):
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return parse_id(request.args.get(name))
 
 
 @bp.get("/")

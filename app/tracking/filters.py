@@ -83,9 +83,10 @@ def clean_text(value: str, limit: int = 100) -> str:
     return _CONTROL.sub("", value or "").strip()[:limit]
 
 
-def _positive_int(raw: str) -> Optional[int]:
-    raw = raw.strip()
-    if raw.isdigit() and len(raw) <= 9 and int(raw) > 0:
+def parse_id(raw: Optional[str]) -> Optional[int]:
+    """An id typed in a URL: 1 to 9 ASCII digits ('²' is a digit to str.isdigit, not to int), else None."""
+    raw = (raw or "").strip()
+    if raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) > 0:
         return int(raw)
     return None
 
@@ -110,7 +111,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     ids: dict[str, Optional[int]] = {}
     for name in ("campaign", "case", "group"):
         raw = text(name, 20)
-        ids[name] = _positive_int(raw) if raw else None
+        ids[name] = parse_id(raw) if raw else None
         if raw and ids[name] is None:
             errors[name] = f"Unknown {name}: showing all."
 

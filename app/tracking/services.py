@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 
 from ..extensions import db
-from ..models import AuditEvent, Group, GroupType
-from ..pagination import paginate
+from ..models import AuditEvent, Group, GroupType, User
+from ..pagination import paginate_rows
 from . import chart, stats
 from .filters import Filters
 
@@ -103,11 +103,13 @@ def audit_object_types() -> list[str]:
 
 
 def audit_events(filters: AuditFilters) -> Pagination:
-    """Audit events, newest first, filtered by actor (email contains), object type and id, and UTC dates."""
-    query = sa.select(AuditEvent)
+    """(event, actor's email) rows, newest first, filtered by actor (email contains), object type and id,
+    and UTC dates. Events keep only the actor's id; the email comes from the user (none once deleted)."""
+    who = sa.func.coalesce(User.email, AuditEvent.actor_label)
+    query = sa.select(AuditEvent, who.label("actor_email")).outerjoin(User, User.id == AuditEvent.actor_id)
     if filters.actor:
         escaped = filters.actor.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(sa.func.lower(AuditEvent.actor_label).like(f"%{escaped}%", escape="\\"))
+        query = query.where(sa.func.lower(who).like(f"%{escaped}%", escape="\\"))
     if filters.object_type:
         query = query.where(AuditEvent.object_type == filters.object_type)
     if filters.object_id:
@@ -116,7 +118,18 @@ def audit_events(filters: AuditFilters) -> Pagination:
         query = query.where(AuditEvent.created_at >= datetime.combine(filters.date_from, time.min, tzinfo=timezone.utc))
     if filters.date_to:
         query = query.where(AuditEvent.created_at < datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=timezone.utc))
-    return paginate(query.order_by(AuditEvent.id.desc()), filters.page)
+    return paginate_rows(query.order_by(AuditEvent.id.desc()), filters.page)
+
+
+def object_history(object_type: str, object_id: int, limit: int = 50, newest_first: bool = True) -> list:
+    """(event, actor's email) rows of one object."""
+    who = sa.func.coalesce(User.email, AuditEvent.actor_label)
+    query = (
+        sa.select(AuditEvent, who.label("actor_email")).outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+        .order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id).limit(limit)
+    )
+    return list(db.session.execute(query).all())
 
 
 def audit_changes(event: AuditEvent) -> list[tuple[str, Any, Any]]:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, request, stream_with_
 from ..auth.decorators import staff_required
 from ..htmx import push_clean_url, render
 from . import exports, services
-from .filters import clean_text, parse_date, parse_filters
+from .filters import clean_text, parse_date, parse_filters, parse_id
 
 bp = Blueprint("tracking", __name__, url_prefix="/staff")
 
@@ -116,7 +116,7 @@ def audit_log():
     filters = services.AuditFilters(
         actor=clean_text(args.get("actor", "")),
         object_type=clean_text(args.get("type", ""), 40),
-        object_id=args.get("object", type=int) if (args.get("object", "").isdigit() and len(args.get("object", "")) <= 9) else None,
+        object_id=parse_id(args.get("object")),
         date_from=parse_date(args.get("from", "")) if args.get("from") else None,
         date_to=parse_date(args.get("to", "")) if args.get("to") else None,
         page=_page(),
