@@ -71,19 +71,23 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
+    from .cases.views import bp as cases_bp
     from .chase.views import bp as chase_bp
     from .groups.views import bp as groups_bp
+    from .mailings.views import bp as mailings_bp
     from .orders.views import bp as orders_bp
     from .public.views import bp as public_bp
     from .reports.views import bp as reports_bp
     from .scan.views import bp as scan_bp
     from .staff.views import bp as staff_bp
+    from .packs.views import bp as packs_bp
     from .stock.views import bp as stock_bp
+    from .tracking.views import bp as tracking_bp
     from .webhooks.views import bp as webhooks_bp
 
-    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, reports_bp, scan_bp, chase_bp, webhooks_bp):
+    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, reports_bp, scan_bp, chase_bp,
+                      webhooks_bp, tracking_bp, mailings_bp, cases_bp, packs_bp):
         app.register_blueprint(blueprint)
-    from .packs.views import bp as packs_bp; app.register_blueprint(packs_bp)  # noqa: E702 (one line: easy merges)
 
     from . import api
 

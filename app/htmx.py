@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import make_response, render_template
+from urllib.parse import urlencode
+
+from flask import make_response, render_template, request
 from flask.wrappers import Response
 
 from .extensions import htmx
@@ -20,4 +22,13 @@ def render(page_template: str, fragment_template: str, /, *, status_code: int = 
     template = fragment_template if wants_fragment() else page_template
     response = make_response(render_template(template, **context), status_code)
     response.vary.add("HX-Request")
+    return response
+
+
+def push_clean_url(response: Response) -> Response:
+    """A GET filter form swapped by htmx sends its empty fields too (`?case=&region=`): push the URL
+    without them, so the address bar and bookmarks stay short."""
+    if wants_fragment() and request.method == "GET" and any(v == "" for v in request.args.values()):
+        args = [(k, v) for k, v in request.args.items(multi=True) if v != ""]
+        response.headers["HX-Push-Url"] = request.path + ("?" + urlencode(args) if args else "")
     return response

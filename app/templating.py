@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 
 
 def format_number(value: int | float | None) -> str:
@@ -34,11 +34,23 @@ def url_with(**changes: Any) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def has_endpoint(name: str) -> bool:
+    """True when a view with this endpoint name is registered (links to features another branch adds)."""
+    return name in current_app.view_functions
+
+
+def rate(value: float | None) -> str:
+    """0.4236 -> '42%'; None (nothing to compare with) -> '—'."""
+    return "—" if value is None else f"{int(round(100 * value))}%"
+
+
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["items2dict"] = items2dict
     app.jinja_env.globals["percent"] = percent
     app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["has_endpoint"] = has_endpoint
+    app.jinja_env.filters["rate"] = rate
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -40,6 +40,7 @@ from ..pagination import paginate
 from ..public.services import current_campaign
 from ..stock import services as stock
 from ..webhooks import services as webhooks
+from ..tracking import stats
 
 S = OrderStatus
 STAFF, COORDINATOR = Role.STAFF, Role.COORDINATOR
@@ -187,26 +188,8 @@ def group_home(group: Group) -> dict:
             sa.select(Order).where(Order.group_id == group.id).order_by(Order.created_at.desc()).limit(100)
         )
     )
-    ordered = dict(
-        db.session.execute(
-            sa.select(OrderLine.case_id, sa.func.sum(OrderLine.packs * OrderLine.pack_size))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.group_id == group.id, Order.status.in_(ORDERED_STATUSES))
-            .group_by(OrderLine.case_id)
-        ).all()
-    )
-    reported = dict(
-        db.session.execute(
-            sa.select(Pack.case_id, sa.func.sum(Pack.cards_posted))
-            .join(OrderLine, OrderLine.id == Pack.order_line_id)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.group_id == group.id)
-            .group_by(Pack.case_id)
-        ).all()
-    )
-    case_ids = set(ordered) | set(reported)
-    cases = list(db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)).order_by(Case.position))) if case_ids else []
-    totals = [(c, int(ordered.get(c.id) or 0), int(reported.get(c.id) or 0)) for c in cases]
+    # The same definitions as the public pages and the dashboard (app.tracking.stats).
+    totals = stats.group_case_totals(group)
     return {"orders": orders, "case_totals": totals, "campaign": campaign}
 
 

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (
-    MAILED_STATUSES,
-    ORDERED_STATUSES,
-    Campaign,
-    Case,
-    CaseStatus,
-    Mailing,
-    Order,
-    OrderLine,
-    Report,
-)
+from ..models import Campaign, Case, CaseStatus
+from ..tracking import stats
+from ..tracking.stats import CaseTotals
 
-
-@dataclass(frozen=True)
-class CaseTotals:
-    ordered: int = 0
-    reported: int = 0
-    mailed: int = 0
+__all__ = ["CaseTotals", "case_totals", "current_campaign", "public_cases", "public_timeline", "days_left", "get_public_case"]
 
 
 def current_campaign() -> Optional[Campaign]:
@@ -48,42 +34,16 @@ def public_cases(campaign: Campaign) -> list[Case]:
 
 
 def case_totals(case_ids: list[int]) -> dict[int, CaseTotals]:
-    """Cards ordered (accepted orders), reported posted (not voided) and mailed, per case.
+    """Cards ordered, dispatched, reported posted and mailed per case: the one definition in
+    `app.tracking.stats`, so these public figures equal the dashboard's. Three grouped queries."""
+    return stats.case_totals(case_ids)
 
-    Three grouped queries whatever the number of cases.
-    """
-    if not case_ids:
-        return {}
-    ordered = dict(
-        db.session.execute(
-            sa.select(OrderLine.case_id, sa.func.sum(OrderLine.packs * OrderLine.pack_size))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(OrderLine.case_id.in_(case_ids), Order.status.in_(ORDERED_STATUSES))
-            .group_by(OrderLine.case_id)
-        ).all()
-    )
-    reported = dict(
-        db.session.execute(
-            sa.select(Report.case_id, sa.func.sum(Report.cards))
-            .where(Report.case_id.in_(case_ids), Report.voided.is_(False))
-            .group_by(Report.case_id)
-        ).all()
-    )
-    mailed = dict(
-        db.session.execute(
-            sa.select(Mailing.case_id, sa.func.sum(Mailing.quantity))
-            .where(Mailing.case_id.in_(case_ids), Mailing.status.in_(MAILED_STATUSES))
-            .group_by(Mailing.case_id)
-        ).all()
-    )
-    return {
-        case_id: CaseTotals(
-            ordered=int(ordered.get(case_id) or 0),
-            reported=int(reported.get(case_id) or 0),
-            mailed=int(mailed.get(case_id) or 0),
-        )
-        for case_id in case_ids
-    }
+
+def public_timeline(case: Case) -> list:
+    """Outcome updates and mailings that left the office, newest first, without tracking details."""
+    from ..cases.services import timeline
+
+    return timeline(case, public=True)
 
 
 def days_left(campaign: Campaign, today: Optional[date] = None) -> int:

@@ -33,11 +33,12 @@ def home():
 
 @bp.get("/cases/<slug>")
 def case_page(slug: str):
-    """One case: story, the ask, who to write to and where, outcome updates and totals."""
+    """One case: story, the ask, who to write to and where, totals, and a timeline of outcomes and mailings."""
     case = services.get_public_case(slug)
     if case is None:
         abort(404)
     totals = services.case_totals([case.id])[case.id]
     return render(
-        "public/case.html", "public/_case_totals.html", case=case, campaign=case.campaign, totals=totals
+        "public/case.html", "public/_case_totals.html", case=case, campaign=case.campaign, totals=totals,
+        timeline=services.public_timeline(case),
     )

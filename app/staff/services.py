@@ -9,6 +9,7 @@ from ..groups.services import status_counts
 from ..models import GroupStatus, Order, OrderStatus
 from ..public.services import current_campaign
 from ..stock import services as stock
+from ..tracking import stats
 
 
 def overview() -> dict:
@@ -23,4 +24,5 @@ def overview() -> dict:
         "order_counts": {status.value: n for status, n in counts.items()},
         "pending_groups": status_counts()[GroupStatus.PENDING],
         "low_stock": [row for row in stock.overview() if row.low],
+        "figures": stats.overview(stats.resolve(stats.NO_FILTERS)).totals if campaign is not None else None,
     }

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_webhooks'
-down_revision = '0003_reports'
+down_revision = '0004_tracking'
 branch_labels = None
 depends_on = None
 

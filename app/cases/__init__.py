@@ -1,0 +1,1 @@
+"""Case and campaign management: cases, photos, outcome updates, campaigns, the case timeline."""

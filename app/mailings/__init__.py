@@ -1,0 +1,1 @@
+"""Mailings: staff forwarding collected cards to each case."""

@@ -1,0 +1,552 @@
+"""Every card figure the app shows comes from here, so the public pages, the group home, the
+dashboard, the exports and the API agree.
+
+Definitions (one place, on purpose):
+- ordered    = cards on lines of orders in ORDERED_STATUSES (staff accepted them);
+- dispatched = cards on lines of orders in DISPATCHED_STATUSES;
+- reported   = the sum of Report.cards of reports that are not voided;
+- mailed     = the sum of Mailing.quantity of mailings in MAILED_STATUSES (they left the office).
+
+With a date range: ordered counts orders submitted in the range, dispatched counts orders whose first
+parcel left in the range, reported counts reports made in the range, mailed counts mailings sent in it.
+Mailings go to cases, not groups: with a group filter they do not apply.
+
+Each function makes a fixed number of grouped queries whatever the amount of data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Iterable, Optional, Sequence
+
+import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from ..extensions import db
+from ..models import (
+    DISPATCHED_STATUSES,
+    MAILED_STATUSES,
+    ORDERED_STATUSES,
+    Campaign,
+    Case,
+    Group,
+    Mailing,
+    Order,
+    OrderLine,
+    Pack,
+    Report,
+    Shipment,
+)
+from ..pagination import paginate_rows
+from .filters import Filters
+
+NO_FILTERS = Filters()
+
+
+# --- A portable "UTC calendar day of a timestamp" -----------------------------------------------------
+
+class utc_day(FunctionElement):
+    """The UTC date of a timestamp column (SQLite stores UTC text; PostgreSQL needs AT TIME ZONE)."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day_default(element, compiler, **kw):
+    return "date(%s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgresql(element, compiler, **kw):
+    return "CAST((%s AT TIME ZONE 'UTC') AS DATE)" % compiler.process(element.clauses, **kw)
+
+
+# --- Results ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseTotals:
+    ordered: int = 0
+    dispatched: int = 0
+    reported: int = 0
+    mailed: int = 0
+
+    @property
+    def unreported(self) -> int:
+        """Cards dispatched that nobody reported yet (never negative)."""
+        return max(0, self.dispatched - self.reported)
+
+    @property
+    def reporting_rate(self) -> Optional[float]:
+        """Reported / dispatched, or None when nothing was dispatched."""
+        return self.reported / self.dispatched if self.dispatched else None
+
+    def __add__(self, other: "CaseTotals") -> "CaseTotals":
+        return CaseTotals(self.ordered + other.ordered, self.dispatched + other.dispatched,
+                          self.reported + other.reported, self.mailed + other.mailed)
+
+
+@dataclass
+class Scope:
+    """A campaign, its cases and the filters: what every dashboard figure is computed over."""
+
+    campaign: Optional[Campaign]
+    campaigns: list[Campaign]
+    cases: list[Case]
+    filters: Filters
+
+    @property
+    def selected_cases(self) -> list[Case]:
+        return [c for c in self.cases if not self.filters.case_id or c.id == self.filters.case_id]
+
+    @property
+    def case_ids(self) -> list[int]:
+        return [c.id for c in self.selected_cases]
+
+    @property
+    def previous_campaign(self) -> Optional[Campaign]:
+        """The campaign that started last before this one (for "compared with last year")."""
+        if self.campaign is None:
+            return None
+        earlier = [c for c in self.campaigns if c.starts_on < self.campaign.starts_on]
+        return max(earlier, key=lambda c: c.starts_on) if earlier else None
+
+
+def resolve(filters: Filters) -> Scope:
+    """The campaign the filters name (else the current one) and its cases. Two queries.
+
+    A case from another campaign is ignored (and explained), never an error page.
+    """
+    campaigns = list(db.session.scalars(sa.select(Campaign).order_by(Campaign.starts_on.desc(), Campaign.id.desc())))
+    by_id = {c.id: c for c in campaigns}
+    errors = dict(filters.errors)
+    campaign = by_id.get(filters.campaign_id) if filters.campaign_id else None
+    if filters.campaign_id and campaign is None:
+        errors["campaign"] = "Unknown campaign: showing the current one."
+    if campaign is None:
+        campaign = next((c for c in campaigns if c.is_current), campaigns[0] if campaigns else None)
+    cases: list[Case] = []
+    if campaign is not None:
+        cases = list(db.session.scalars(
+            sa.select(Case).where(Case.campaign_id == campaign.id).order_by(Case.status, Case.position, Case.id)
+        ))
+    case_id = filters.case_id
+    if case_id and case_id not in {c.id for c in cases}:
+        errors["case"] = "That case is not in this campaign: showing all cases."
+        case_id = None
+    filters = replace(filters, campaign_id=filters.campaign_id if campaign and filters.campaign_id == campaign.id else None,
+                      case_id=case_id, errors=errors)
+    return Scope(campaign=campaign, campaigns=campaigns, cases=cases, filters=filters)
+
+
+# --- The grouped queries everything is built from --------------------------------------------------
+
+def _in_range(column, filters: Filters) -> list:
+    conditions = []
+    if filters.date_from:
+        conditions.append(column >= filters.since())
+    if filters.date_to:
+        conditions.append(column < filters.until())
+    return conditions
+
+
+def _group_conditions(filters: Filters) -> list:
+    """Conditions on Group (the caller joins it when `filters` need it)."""
+    conditions = []
+    if filters.country:
+        conditions.append(Group.country == filters.country)
+    if filters.region:
+        conditions.append(Group.region == filters.region)
+    if filters.group_type:
+        conditions.append(Group.type == filters.group_type)
+    return conditions
+
+
+def _table_of(key: Any) -> Any:
+    element = key.__clause_element__() if hasattr(key, "__clause_element__") else key
+    element = getattr(element, "element", element)  # a label's column
+    return getattr(element, "table", None)
+
+
+def _needs_group_table(filters: Filters, keys: Sequence[Any]) -> bool:
+    return bool(_group_conditions(filters)) or any(_table_of(k) is Group.__table__ for k in keys)
+
+
+def orders_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), count_groups: bool = False) -> sa.Select:
+    """Ordered and dispatched cards grouped by `keys` (columns of OrderLine, Order or Group)."""
+    cards = OrderLine.packs * OrderLine.pack_size
+    ordered_when = [Order.status.in_(ORDERED_STATUSES)]
+    dispatched_when = [Order.status.in_(DISPATCHED_STATUSES)]
+    query = (
+        sa.select(*keys)
+        .select_from(OrderLine)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.status.in_(ORDERED_STATUSES))
+    )
+    if case_ids is not None:
+        query = query.where(OrderLine.case_id.in_(list(case_ids)))
+    if filters.group_id:
+        query = query.where(Order.group_id == filters.group_id)
+    if _needs_group_table(filters, keys):
+        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    if filters.by_date:
+        ordered_when += _in_range(sa.func.coalesce(Order.submitted_at, Order.created_at), filters)
+        first = (
+            sa.select(Shipment.order_id, sa.func.min(Shipment.dispatched_at).label("at"))
+            .group_by(Shipment.order_id)
+            .subquery("first_dispatch")
+        )
+        query = query.outerjoin(first, first.c.order_id == Order.id)
+        dispatched_when += _in_range(first.c.at, filters)
+    query = query.add_columns(
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*ordered_when), cards), else_=0)), 0).label("ordered"),
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*dispatched_when), cards), else_=0)), 0).label("dispatched"),
+    )
+    if count_groups:
+        query = query.add_columns(sa.func.count(sa.distinct(Order.group_id)).label("groups"))
+    return query.group_by(*keys) if keys else query
+
+
+def _pack_keyed(key: Any) -> Optional[Any]:
+    """`key` for a query over packs: Report.case_id becomes Pack.case_id (the same value, denormalised);
+    keys on other report columns (e.g. the day) cannot be answered per pack: None."""
+    element = key.__clause_element__() if hasattr(key, "__clause_element__") else key
+    base = getattr(element, "element", element)
+    if Report.__table__ not in base._from_objects:
+        return key
+    if getattr(base, "table", None) is Report.__table__ and base.name == "case_id":
+        return Pack.case_id.label(getattr(element, "name", "case_id"))
+    return None
+
+
+def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), via_orders: bool = False) -> sa.Select:
+    """Reported cards (not voided) grouped by `keys`; joins packs → orders → groups only when needed.
+
+    Per group, region or type, reports are first summed per pack (from the covering index
+    ix_report_totals), then joined to the far fewer packs and orders.
+    """
+    conditions = [Report.voided == sa.false(), *_in_range(Report.created_at, filters)]
+    if case_ids is not None:
+        conditions.append(Report.case_id.in_(list(case_ids)))
+    if not (via_orders or filters.by_group):
+        query = sa.select(*keys, sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported")).where(*conditions)
+        return query.group_by(*keys) if keys else query
+
+    pack_keys = [_pack_keyed(k) for k in keys]
+    if all(k is not None for k in pack_keys):
+        per_pack = (
+            sa.select(Report.pack_id, sa.func.sum(Report.cards).label("cards"))
+            .where(*conditions).group_by(Report.pack_id).subquery("per_pack")
+        )
+        query = (
+            sa.select(*pack_keys, sa.func.coalesce(sa.func.sum(per_pack.c.cards), 0).label("reported"))
+            .select_from(per_pack).join(Pack, Pack.id == per_pack.c.pack_id)
+        )
+        keys = pack_keys
+    else:
+        query = (
+            sa.select(*keys, sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported"))
+            .select_from(Report).where(*conditions).join(Pack, Pack.id == Report.pack_id)
+        )
+    query = query.join(OrderLine, OrderLine.id == Pack.order_line_id).join(Order, Order.id == OrderLine.order_id)
+    if filters.group_id:
+        query = query.where(Order.group_id == filters.group_id)
+    if _needs_group_table(filters, keys):
+        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    return query.group_by(*keys) if keys else query
+
+
+def mailings_select(case_ids: Optional[Iterable[int]], filters: Filters) -> sa.Select:
+    """Mailed cards per case (mailings that left the office; sent in the date range if one is set)."""
+    query = (
+        sa.select(Mailing.case_id, sa.func.sum(Mailing.quantity).label("mailed"))
+        .where(Mailing.status.in_(MAILED_STATUSES))
+        .group_by(Mailing.case_id)
+    )
+    if case_ids is not None:
+        query = query.where(Mailing.case_id.in_(list(case_ids)))
+    if filters.date_from:
+        query = query.where(Mailing.sent_on >= filters.date_from)
+    if filters.date_to:
+        query = query.where(Mailing.sent_on <= filters.date_to)
+    return query
+
+
+# --- Per case --------------------------------------------------------------------------------------
+
+def case_totals(case_ids: Iterable[int], filters: Filters = NO_FILTERS) -> dict[int, CaseTotals]:
+    """Ordered, dispatched, reported and mailed cards per case: three grouped queries (two with a group
+    filter, where mailings do not apply)."""
+    case_ids = list(case_ids)
+    if not case_ids:
+        return {}
+    orders = {row.case_id: row for row in db.session.execute(orders_select(case_ids, filters, [OrderLine.case_id]))}
+    reported = dict(db.session.execute(reports_select(case_ids, filters, [Report.case_id])).all())
+    mailed: dict[int, int] = {}
+    if not filters.by_group:
+        mailed = dict(db.session.execute(mailings_select(case_ids, filters)).all())
+    return {
+        case_id: CaseTotals(
+            ordered=int(orders[case_id].ordered) if case_id in orders else 0,
+            dispatched=int(orders[case_id].dispatched) if case_id in orders else 0,
+            reported=int(reported.get(case_id) or 0),
+            mailed=int(mailed.get(case_id) or 0),
+        )
+        for case_id in case_ids
+    }
+
+
+def sum_totals(totals: Iterable[CaseTotals]) -> CaseTotals:
+    result = CaseTotals()
+    for item in totals:
+        result = result + item
+    return result
+
+
+@dataclass
+class CaseRow:
+    case: Case
+    totals: CaseTotals
+
+    @property
+    def progress(self) -> Optional[float]:
+        """Reported posted / target, as on the public case page."""
+        return self.totals.reported / self.case.target if self.case.target else None
+
+
+@dataclass
+class Overview:
+    rows: list[CaseRow]
+    totals: CaseTotals
+    target: int
+    mailings_apply: bool
+
+
+def overview(scope: Scope) -> Overview:
+    """Campaign totals and the per-case table."""
+    totals = case_totals(scope.case_ids, scope.filters)
+    rows = [CaseRow(case, totals[case.id]) for case in scope.selected_cases]
+    return Overview(
+        rows=rows,
+        totals=sum_totals(totals.values()),
+        target=sum(c.target for c in scope.selected_cases),
+        mailings_apply=not scope.filters.by_group,
+    )
+
+
+def group_case_totals(group: Group) -> list[tuple[Case, int, int]]:
+    """A group's own cards per case (every campaign): (case, ordered, reported), for the group home."""
+    filters = Filters(group_id=group.id)
+    orders = {row.case_id: row for row in db.session.execute(orders_select(None, filters, [OrderLine.case_id]))}
+    reported = dict(db.session.execute(reports_select(None, filters, [Report.case_id], via_orders=True)).all())
+    case_ids = set(orders) | set(reported)
+    if not case_ids:
+        return []
+    cases = db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)).order_by(Case.campaign_id.desc(), Case.position, Case.id))
+    return [(c, int(orders[c.id].ordered) if c.id in orders else 0, int(reported.get(c.id) or 0)) for c in cases]
+
+
+# --- Per group, region, group type ----------------------------------------------------------------
+
+@dataclass
+class AggregateRow:
+    """Figures for one key (a region, a group type)."""
+
+    key: tuple
+    ordered: int = 0
+    dispatched: int = 0
+    reported: int = 0
+    groups: int = 0
+    labels: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unreported(self) -> int:
+        return max(0, self.dispatched - self.reported)
+
+    @property
+    def reporting_rate(self) -> Optional[float]:
+        return self.reported / self.dispatched if self.dispatched else None
+
+    def __getattr__(self, name: str) -> Any:
+        labels = self.__dict__.get("labels", {})
+        if name in labels:
+            return labels[name]
+        raise AttributeError(name)
+
+
+def _merge(order_rows, report_rows, key_len: int) -> dict[tuple, AggregateRow]:
+    rows: dict[tuple, AggregateRow] = {}
+    for row in order_rows:
+        key = tuple(row[:key_len])
+        rows[key] = AggregateRow(key, ordered=int(row.ordered), dispatched=int(row.dispatched), groups=int(row.groups))
+    for row in report_rows:
+        key = tuple(row[:key_len])
+        rows.setdefault(key, AggregateRow(key)).reported = int(row.reported)
+    return rows
+
+
+def region_rows(scope: Scope) -> list[AggregateRow]:
+    """Figures per country and region, biggest first. Two grouped queries."""
+    keys = [Group.country, Group.region]
+    rows = _merge(
+        db.session.execute(orders_select(scope.case_ids, scope.filters, keys, count_groups=True)),
+        db.session.execute(reports_select(scope.case_ids, scope.filters, keys, via_orders=True)),
+        2,
+    )
+    for row in rows.values():
+        row.labels = {"country": row.key[0], "region": row.key[1]}
+    return sorted(rows.values(), key=lambda r: (-r.ordered, -r.reported, r.key))
+
+
+def type_rows(scope: Scope) -> list[AggregateRow]:
+    """Figures per group type, biggest first. Two grouped queries."""
+    keys = [Group.type]
+    rows = _merge(
+        db.session.execute(orders_select(scope.case_ids, scope.filters, keys, count_groups=True)),
+        db.session.execute(reports_select(scope.case_ids, scope.filters, keys, via_orders=True)),
+        1,
+    )
+    for row in rows.values():
+        row.labels = {"type": row.key[0]}
+    return sorted(rows.values(), key=lambda r: (-r.ordered, -r.reported, r.key[0].value))
+
+
+GROUP_SORTS = ("name", "ordered", "dispatched", "reported", "unreported", "rate")
+
+
+def _joined_figures(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]):
+    """Subqueries of order and report figures keyed alike, plus the union of their keys (so a key with
+    only reports in the date range is not lost): the FROM clause and the figure columns."""
+    o = orders_select(scope.case_ids, scope.filters, order_keys).subquery("o")
+    r = reports_select(scope.case_ids, scope.filters, report_keys, via_orders=True).subquery("r")
+    k = sa.union(
+        sa.select(*[o.c[name] for name in key_names]), sa.select(*[r.c[name] for name in key_names])
+    ).subquery("k")
+    ordered = sa.func.coalesce(o.c.ordered, 0)
+    dispatched = sa.func.coalesce(o.c.dispatched, 0)
+    reported = sa.func.coalesce(r.c.reported, 0)
+    unreported = sa.case((dispatched > reported, dispatched - reported), else_=0)
+    rate = sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None)
+    frm = (
+        k.outerjoin(o, sa.and_(*[o.c[n] == k.c[n] for n in key_names]))
+        .outerjoin(r, sa.and_(*[r.c[n] == k.c[n] for n in key_names]))
+    )
+    columns = dict(ordered=ordered, dispatched=dispatched, reported=reported, unreported=unreported, rate=rate)
+    return k, frm, columns
+
+
+def _sorted(query: sa.Select, sort: str, columns: dict, name_column, default: str) -> sa.Select:
+    valid = sort.lstrip("-") in GROUP_SORTS
+    key = (sort if valid else default).lstrip("-")
+    descending = (sort if valid else default).startswith("-")
+    column = name_column if key == "name" else columns[key]
+    order = column.desc() if descending else column.asc()
+    return query.order_by(order.nulls_last(), name_column)
+
+
+def group_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagination:
+    """Figures per group (reconciliation: dispatched vs reported), sorted and paginated. Two queries."""
+    k, frm, columns = _joined_figures(scope, [Order.group_id.label("group_id")], [Order.group_id.label("group_id")], ["group_id"])
+    query = (
+        sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, *[c.label(n) for n, c in columns.items()])
+        .select_from(frm.join(Group, Group.id == k.c.group_id))
+    )
+    query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id)
+    return paginate_rows(query, page)
+
+
+def group_case_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagination:
+    """Reconciliation per group and case: dispatched vs reported, sorted and paginated. Two queries."""
+    k, frm, columns = _joined_figures(
+        scope,
+        [Order.group_id.label("group_id"), OrderLine.case_id.label("case_id")],
+        [Order.group_id.label("group_id"), Report.case_id.label("case_id")],
+        ["group_id", "case_id"],
+    )
+    query = (
+        sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, Case.id.label("case_id"),
+                  Case.name.label("case_name"), *[c.label(n) for n, c in columns.items()])
+        .select_from(frm.join(Group, Group.id == k.c.group_id).join(Case, Case.id == k.c.case_id))
+    )
+    query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id, Case.position, Case.id)
+    return paginate_rows(query, page)
+
+
+# --- Cards reported per day --------------------------------------------------------------------------
+
+def reported_per_day(scope: Scope) -> dict[date, dict[int, int]]:
+    """{day: {case id: cards}} of reports (UTC days). One grouped query."""
+    day = utc_day(Report.created_at)
+    query = reports_select(scope.case_ids, scope.filters, [day.label("day"), Report.case_id])
+    result: dict[date, dict[int, int]] = {}
+    for row in db.session.execute(query):
+        value = row.day if isinstance(row.day, date) else date.fromisoformat(str(row.day))
+        result.setdefault(value, {})[row.case_id] = int(row.reported)
+    return result
+
+
+# --- This campaign against the previous one ---------------------------------------------------------
+
+@dataclass
+class Comparison:
+    previous: Optional[Campaign]
+    previous_cases: list[CaseRow]
+    current_cases: list[CaseRow]
+    current: CaseTotals
+    before: CaseTotals
+    groups: Optional[Pagination]
+
+
+def compare(scope: Scope, page: int = 1) -> Comparison:
+    """This campaign against the one before: totals, per case and per group (group filters apply;
+    dates and the case filter do not, since they differ between years). A fixed number of queries."""
+    filters = replace(scope.filters, case_id=None, date_from=None, date_to=None)
+    previous = scope.previous_campaign
+    all_cases = list(scope.cases)
+    previous_cases: list[Case] = []
+    if previous is not None:
+        previous_cases = list(db.session.scalars(
+            sa.select(Case).where(Case.campaign_id == previous.id).order_by(Case.position, Case.id)
+        ))
+    totals = case_totals([c.id for c in all_cases + previous_cases], filters)
+    current_rows = [CaseRow(c, totals[c.id]) for c in all_cases]
+    previous_rows = [CaseRow(c, totals[c.id]) for c in previous_cases]
+    groups = None
+    if previous is not None:
+        groups = _compare_groups([c.id for c in all_cases], [c.id for c in previous_cases], filters, page)
+    return Comparison(
+        previous=previous, previous_cases=previous_rows, current_cases=current_rows,
+        current=sum_totals(r.totals for r in current_rows), before=sum_totals(r.totals for r in previous_rows),
+        groups=groups,
+    )
+
+
+def _compare_groups(now_ids: list[int], before_ids: list[int], filters: Filters, page: int) -> Pagination:
+    def side(case_ids, name):
+        o = orders_select(case_ids, filters, [Order.group_id.label("group_id")]).subquery(f"o_{name}")
+        r = reports_select(case_ids, filters, [Order.group_id.label("group_id")], via_orders=True).subquery(f"r_{name}")
+        return o, r
+
+    o_now, r_now = side(now_ids, "now")
+    o_before, r_before = side(before_ids, "before")
+    k = sa.union(*[sa.select(s.c.group_id) for s in (o_now, r_now, o_before, r_before)]).subquery("k")
+    reported_now = sa.func.coalesce(r_now.c.reported, 0)
+    reported_before = sa.func.coalesce(r_before.c.reported, 0)
+    query = (
+        sa.select(
+            Group.id, Group.name, Group.type, Group.country, Group.region,
+            sa.func.coalesce(o_now.c.ordered, 0).label("ordered_now"), reported_now.label("reported_now"),
+            sa.func.coalesce(o_before.c.ordered, 0).label("ordered_before"), reported_before.label("reported_before"),
+            (reported_now - reported_before).label("change"),
+        )
+        .select_from(
+            k.join(Group, Group.id == k.c.group_id)
+            .outerjoin(o_now, o_now.c.group_id == k.c.group_id).outerjoin(r_now, r_now.c.group_id == k.c.group_id)
+            .outerjoin(o_before, o_before.c.group_id == k.c.group_id).outerjoin(r_before, r_before.c.group_id == k.c.group_id)
+        )
+        .order_by(reported_now.desc(), reported_before.desc(), Group.name, Group.id)
+    )
+    return paginate_rows(query, page)
