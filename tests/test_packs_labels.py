@@ -127,3 +127,25 @@ def test_progress_is_reported():
     labels.render_labels(fake_labels(250), labels.get_template("3x8", "a4"), base_url=BASE,
                          progress=lambda done, total: seen.append((done, total)))
     assert seen == [(100, 250), (200, 250), (250, 250)]
+
+
+def test_decoded_qr_urls_open_their_pack_page(app, client):
+    from urllib.parse import urlsplit
+
+    campaign = factories.campaign()
+    case = factories.case(campaign, name="Printed case", ask="Free them now.")
+    order = factories.order(campaign, factories.group(name="Hidden Group"), lines=[(case, 3, 10)])
+    services.create_packs_for_order(order)
+    from app.extensions import db
+
+    db.session.commit()
+    items = services.label_items(services.Selection(kind="order", order_id=order.id))
+    pdf = labels.render_labels(items, labels.get_template("2x4", "a4"), base_url=app.config["BASE_URL"])
+    urls = [b.text for b in decode_pdf(pdf)[0]]
+    assert len(urls) == 3
+    for url in urls:
+        for path in (urlsplit(url).path, urlsplit(url.lower()).path):  # as printed (upper case) and lower-cased
+            page = client.get(path)
+            html = page.get_data(as_text=True)
+            assert page.status_code == 200 and "Printed case" in html and "Free them now." in html
+            assert "Hidden Group" not in html

@@ -177,3 +177,20 @@ class Problem(Schema):
     status = fields.Integer(required=True)
     detail = fields.String()
     errors = fields.Dict(metadata={"description": "Field → messages, for validation errors"})
+
+
+class ReportIn(Schema):
+    cards = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
+
+
+class ReportOut(Schema):
+    id = fields.Integer(required=True)
+    pack_code = fields.String(required=True)
+    case_id = fields.Integer(required=True)
+    cards = fields.Integer(required=True)
+    source = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    replayed = fields.Boolean(required=True, metadata={"description": "True when this key was seen before: nothing was added"})
+    pack_posted = fields.Integer(required=True)
+    pack_size = fields.Integer(required=True)
+    case_reported = fields.Integer(required=True)

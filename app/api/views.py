@@ -18,8 +18,11 @@ from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
 from ..auth import tokens
 from ..extensions import db, limiter
-from ..models import Campaign, Case, Group, GroupStatus, Order, OrderStatus, Pack, Shipment, User
+from ..models import Campaign, Case, Group, GroupStatus, Order, OrderStatus, Pack, ReportSource, Shipment, User
 from ..orders import services as orders
+from ..packs import codes
+from ..packs.qr import pack_url
+from ..reports import services as reports
 from ..pagination import paginate
 from ..public import services as public
 from . import schemas as s
@@ -300,7 +303,7 @@ def order_packs(order_id: int):
     line_ids = [line.id for line in order.lines]
     packs = list(db.session.scalars(sa.select(Pack).where(Pack.order_line_id.in_(line_ids)).order_by(Pack.id))) if line_ids else []
     items = [{"id": p.id, "case_id": p.case_id, "order_line_id": p.order_line_id, "size": p.size, "code": p.code,
-              "cards_posted": p.cards_posted, "url": f"{base}/p/{p.token}"} for p in packs]
+              "cards_posted": p.cards_posted, "url": pack_url(p.token, base)} for p in packs]
     return {"items": items, "labels_pdf": None}
 
 
@@ -319,3 +322,41 @@ def list_shipments(args):
     if args.get("order_id"):
         query = query.where(Shipment.order_id == args["order_id"])
     return envelope(paginate(query, args["page"], args["per_page"]))
+
+
+# --- Reports (public: the pack token is the credential) ------------------------------------------------
+
+def _report_pack_key() -> str:
+    return "pack:" + codes.normalise((request.view_args or {}).get("token", ""))[:40]
+
+
+@bp.post("/packs/<token>/reports")
+@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT_PER_IP"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT_PER_PACK"], key_func=_report_pack_key)
+@bp.arguments(s.ReportIn)
+@bp.response(201, s.ReportOut)
+@bp.alt_response(200, schema=s.ReportOut, description="A replay of an earlier request with the same Idempotency-Key: nothing added")
+@bp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True,
+                     "schema": {"type": "string", "minLength": 8, "maxLength": 100},
+                     "description": "A fresh random key per report (e.g. a UUID); retries send the same key"}])
+@documented_errors(400, 404, 422, 429)
+def create_report(data, token: str):
+    """Report cards posted from a pack. The same Idempotency-Key again returns the first answer and
+    adds nothing; the same key with another number is refused (422)."""
+    pack = reports.find_pack_by_token(token)
+    if pack is None:
+        raise NotFound("No pack has this token (it may have been reissued).")
+    key = request.headers.get("Idempotency-Key", "")
+    if not key:
+        raise ValidationProblem({"Idempotency-Key": ["Send a fresh Idempotency-Key header with each report."]})
+    try:
+        recorded = reports.record_report(pack, data["cards"], ReportSource.API, key)
+    except reports.ReportError as error:
+        field = "Idempotency-Key" if isinstance(error, reports.KeyConflict) or "key" in str(error).lower() else "cards"
+        raise ValidationProblem({field: [str(error)]}) from error
+    report = recorded.report
+    totals = reports.totals_for(db.session.get(Pack, report.pack_id))
+    body = {"id": report.id, "pack_code": pack.code, "case_id": report.case_id, "cards": report.cards,
+            "source": report.source.value, "created_at": report.created_at, "replayed": recorded.replayed,
+            "pack_posted": totals.pack_posted, "pack_size": totals.pack_size, "case_reported": totals.case_reported}
+    return body, (200 if recorded.replayed else 201)

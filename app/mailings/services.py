@@ -18,6 +18,7 @@ from flask_sqlalchemy.pagination import Pagination
 
 from .. import audit
 from ..extensions import db
+from ..webhooks import services as webhooks
 from ..models import (
     Campaign,
     Case,
@@ -194,6 +195,8 @@ def advance(mailing: Mailing, to: MailingStatus, on: date, actor: User, today: O
     setattr(mailing, DATE_FIELDS[to], on)
     audit.record("mailing.status_changed", mailing, actor=actor,
                  before={"status": frm.value}, after={"status": to.value, DATE_FIELDS[to]: on.isoformat()})
+    webhooks.emit("mailing.status_changed", {"mailing_id": mailing.id, "case_id": mailing.case_id, "quantity": mailing.quantity,
+                                             "from": frm.value, "to": to.value, "on": on.isoformat()})
     db.session.commit()
 
 

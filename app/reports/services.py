@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..extensions import db
+from ..webhooks import services as webhooks
 from ..models import Pack, Report, ReportSource, User, utcnow
 from ..packs import codes
 from ..public.services import case_totals
@@ -190,6 +191,8 @@ def record_report(
         )
         db.session.add(report)
         db.session.flush()
+        webhooks.emit("report.recorded", {"report_id": report.id, "pack_id": pack_id, "case_id": case_id,
+                                          "cards": cards, "source": source.value})
         db.session.commit()
     except IntegrityError:
         # Another request with the same key committed first (its INSERT won the unique index).
