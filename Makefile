@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed demo bench clean
+.PHONY: run test install migrate seed demo bench clean lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ run: demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install
+	$(BIN)/bandit -q -r app
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The full pinned dependency set, for auditors (pip-audit -r requirements.lock, elsewhere).
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
 
 bench: install
 	$(BIN)/python -m bench

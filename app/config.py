@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # nosec B105 - refused in production (check_production)
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -51,7 +51,7 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
-        "PASSWORD_RESET_MAX_AGE": 3600,
+        "PASSWORD_RESET_MAX_AGE": 3600,  # nosec B105 - a lifetime in seconds, not a password
         "INVITATION_MAX_AGE": 14 * 24 * 3600,
         # CSRF tokens stay bound to the session but never expire: a pack page left open while a volunteer
         # writes, or a scan station open all day, must still post.

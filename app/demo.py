@@ -42,7 +42,7 @@ from .packs.codes import new_code, new_token
 from .public.services import current_campaign
 
 SCALES = {"small": 50, "national": 1000, "global": 20000}
-DEMO_PASSWORD = "write-for-rights-demo"
+DEMO_PASSWORD = "write-for-rights-demo"  # nosec B105 - published demo login for synthetic data
 STAFF_EMAIL = "staff@example.org"
 COORDINATOR_EMAIL = "coordinator@example.org"
 
@@ -139,7 +139,7 @@ def generate(
     if db.session.scalar(sa.select(User.id).where(User.email == STAFF_EMAIL)) is not None:
         raise DemoAlreadyLoaded("Demo data is already loaded.")
     progress = progress or (lambda _stage, _n: None)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 - reproducible synthetic data, not secrets (tokens come from secrets)
     ids = _Ids()
     result = DemoResult()
     cases = list(
@@ -295,5 +295,5 @@ def _reset_sequences(models: list[type]) -> None:
     for model in models:
         table = model.__tablename__
         db.session.execute(
-            sa.text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT MAX(id) FROM \"{table}\"))")
+            sa.text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT MAX(id) FROM \"{table}\"))")  # nosec B608 - table names come from our models
         )

@@ -71,7 +71,8 @@ def render_now(selection: Selection, options: SheetOptions, group_id: Optional[i
     items = label_items(selection, group_id)
     pdf = labels.render_labels(items, options.template, base_url=base_url, start_at=options.start_at,
                                copies=options.copies)
-    assert pdf is not None
+    if pdf is None:
+        raise RuntimeError("label rendering produced no PDF")
     return pdf
 
 
