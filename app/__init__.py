@@ -43,7 +43,8 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
-    if app.config.get("WEBHOOK_WORKER", not app.testing):
+    worker = app.config.get("WEBHOOK_WORKER")
+    if worker if worker is not None else not app.testing:
         from .webhooks.services import start_worker_on_first_request
 
         start_worker_on_first_request(app)

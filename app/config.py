@@ -48,6 +48,9 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PER_PAGE": 25,
+        "LOW_STOCK_CARDS": _int("LOW_STOCK_CARDS", 500),
+        # None: on for the web app, off under TESTING.
+        "WEBHOOK_WORKER": _bool("WEBHOOK_WORKER") if os.environ.get("WEBHOOK_WORKER") else None,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,

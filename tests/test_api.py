@@ -215,3 +215,20 @@ def test_transition_service_role_errors_are_distinct(people, api):
     db.session.commit()
     with pytest.raises(orders.TransitionForbidden):
         orders.approve(order, people.coord_a)
+
+
+def test_order_labels_pdf_and_mailings(client, people, api):
+    order = f.order(api["case"].campaign, people.group_a, [(api["case"], 2, 10)], status=OrderStatus.SUBMITTED)
+    db.session.commit()
+    orders.approve(order, people.staff)
+    packs = client.get(f"/api/v1/orders/{order.id}/packs", headers=api["staff"]).get_json()
+    assert packs["labels_pdf"] == f"/api/v1/orders/{order.id}/labels.pdf"
+    pdf = client.get(packs["labels_pdf"] + "?template=2x4&paper=letter", headers=api["a"])  # print at home
+    assert pdf.status_code == 200 and pdf.content_type == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert client.get(packs["labels_pdf"], headers=api["b"]).status_code == 404
+    _problem(client.get(packs["labels_pdf"] + "?template=9x9", headers=api["staff"]), 422)
+    f.mailing(api["case"], 1200)
+    db.session.commit()
+    mailings = client.get(f"/api/v1/mailings?case_id={api['case'].id}", headers=api["staff"]).get_json()
+    assert mailings["total"] == 1 and mailings["items"][0]["quantity"] == 1200 and mailings["items"][0]["status"] == "sent"
+    _problem(client.get("/api/v1/mailings", headers=api["a"]), 403)

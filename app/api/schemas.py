@@ -194,3 +194,29 @@ class ReportOut(Schema):
     pack_posted = fields.Integer(required=True)
     pack_size = fields.Integer(required=True)
     case_reported = fields.Integer(required=True)
+
+
+class MailingOut(Schema):
+    id = fields.Integer(required=True)
+    case_id = fields.Integer(required=True)
+    quantity = fields.Integer(required=True)
+    content = fields.String(required=True, attribute="content.value")
+    destination_type = fields.String(required=True, attribute="destination_type.value")
+    destination = fields.String(required=True)
+    carrier = fields.String(required=True)
+    tracking_number = fields.String(required=True)
+    status = fields.String(required=True, attribute="status.value")
+    prepared_on = fields.Date(allow_none=True, required=True)
+    sent_on = fields.Date(allow_none=True, required=True)
+    delivered_on = fields.Date(allow_none=True, required=True)
+    acknowledged_on = fields.Date(allow_none=True, required=True)
+
+
+class MailingArgs(PageArgs):
+    case_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    status = fields.String(validate=validate.OneOf(["prepared", "sent", "delivered", "acknowledged"]))
+
+
+class LabelArgs(Schema):
+    template = fields.String(load_default="3x8", validate=validate.OneOf(["3x8", "2x4", "insert"]))
+    paper = fields.String(load_default="a4", validate=validate.OneOf(["a4", "letter"]))

@@ -12,15 +12,18 @@ from datetime import date
 from typing import Callable, Optional
 
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import Response, current_app, g, request, url_for
 from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
 from ..auth import tokens
 from ..extensions import db, limiter
-from ..models import Campaign, Case, Group, GroupStatus, Order, OrderStatus, Pack, ReportSource, Shipment, User
+from ..models import (
+    Campaign, Case, Group, GroupStatus, Mailing, MailingStatus, Order, OrderStatus, Pack, ReportSource, Shipment, User,
+)
 from ..orders import services as orders
-from ..packs import codes
+from ..packs import codes, labels
+from ..packs import services as pack_services
 from ..packs.qr import pack_url
 from ..reports import services as reports
 from ..pagination import paginate
@@ -304,7 +307,7 @@ def order_packs(order_id: int):
     packs = list(db.session.scalars(sa.select(Pack).where(Pack.order_line_id.in_(line_ids)).order_by(Pack.id))) if line_ids else []
     items = [{"id": p.id, "case_id": p.case_id, "order_line_id": p.order_line_id, "size": p.size, "code": p.code,
               "cards_posted": p.cards_posted, "url": pack_url(p.token, base)} for p in packs]
-    return {"items": items, "labels_pdf": None}
+    return {"items": items, "labels_pdf": url_for("api.order_labels", order_id=order.id, _external=False) if packs else None}
 
 
 @bp.get("/shipments")
@@ -360,3 +363,34 @@ def create_report(data, token: str):
             "source": report.source.value, "created_at": report.created_at, "replayed": recorded.replayed,
             "pack_posted": totals.pack_posted, "pack_size": totals.pack_size, "case_reported": totals.case_reported}
     return body, (200 if recorded.replayed else 201)
+
+
+@bp.get("/orders/<int:order_id>/labels.pdf")
+@token_required()
+@bp.arguments(s.LabelArgs, location="query")
+@bp.response(200, content_type="application/pdf", description="The label sheet (PDF)")
+@bp.doc(security=SECURITY)
+@documented_errors(401, 404, 422, 429)
+def order_labels(args, order_id: int):
+    """Label sheet PDF for an order's packs (staff any order, a coordinator their own: print at home)."""
+    order = _order_or_404(order_id)
+    items = pack_services.label_items(pack_services.Selection(kind="order", order_id=order.id))
+    pdf = labels.render_labels(items, labels.get_template(args["template"], args["paper"]), base_url=current_app.config["BASE_URL"])
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="order-{order.id}-labels.pdf"', "Cache-Control": "no-store"})
+
+
+@bp.get("/mailings")
+@token_required(staff=True)
+@bp.arguments(s.MailingArgs, location="query")
+@bp.response(200, s.page_of(s.MailingOut, "MailingPage"))
+@bp.doc(security=SECURITY)
+@documented_errors(401, 403, 422, 429)
+def list_mailings(args):
+    """Mailings of collected cards to the cases (staff)."""
+    query = sa.select(Mailing).order_by(Mailing.id.desc())
+    if args.get("case_id"):
+        query = query.where(Mailing.case_id == args["case_id"])
+    if args.get("status"):
+        query = query.where(Mailing.status == MailingStatus(args["status"]))
+    return envelope(paginate(query, args["page"], args["per_page"]))
