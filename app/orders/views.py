@@ -188,11 +188,14 @@ def queue():
 @staff_required
 def staff_order(order_id: int):
     """One order for staff: lines with stock, history, and the actions its status allows."""
-    order = _order_or_404(order_id)
+    return _staff_detail(_order_or_404(order_id), DispatchForm())
+
+
+def _staff_detail(order, dispatch_form: DispatchForm):
     return render_template(
         "orders/staff_detail.html", order=order, targets=services.allowed_targets(order, _me()),
         history=services.order_history(order), approve_form=ApproveForm(), reason_form=ReasonForm(),
-        dispatch_form=DispatchForm(),
+        dispatch_form=dispatch_form,
     )
 
 
@@ -223,9 +226,13 @@ def approve_order(order_id: int):
 @staff_required
 def hold_order(order_id: int):
     """Put an order on hold."""
+    return _act_with_reason(order_id, services.hold, "Order on hold.")
+
+
+def _act_with_reason(order_id: int, action, message: str):
     form = ReasonForm()
     form.validate_on_submit() or abort(400)
-    return _act(order_id, lambda o: services.hold(o, _me(), form.reason.data or ""), "Order on hold.", "orders.staff_order")
+    return _act(order_id, lambda o: action(o, _me(), form.reason.data or ""), message, "orders.staff_order")
 
 
 @bp.post("/staff/orders/<int:order_id>/release")
@@ -239,9 +246,7 @@ def release_order(order_id: int):
 @staff_required
 def reject_order(order_id: int):
     """Reject with a reason."""
-    form = ReasonForm()
-    form.validate_on_submit() or abort(400)
-    return _act(order_id, lambda o: services.reject(o, _me(), form.reason.data or ""), "Order rejected.", "orders.staff_order")
+    return _act_with_reason(order_id, services.reject, "Order rejected.")
 
 
 @bp.post("/staff/orders/<int:order_id>/packed")
@@ -261,11 +266,7 @@ def dispatch_order(order_id: int):
         return _act(order_id, lambda o: services.dispatch(o, _me(), form.carrier.data, form.tracking_number.data,
                                                           form.tracking_url.data or ""),
                     "Order dispatched.", "orders.staff_order")
-    return render_template(
-        "orders/staff_detail.html", order=order, targets=services.allowed_targets(order, _me()),
-        history=services.order_history(order), approve_form=ApproveForm(), reason_form=ReasonForm(),
-        dispatch_form=form,
-    ), 422
+    return _staff_detail(order, form), 422
 
 
 @bp.post("/staff/orders/bulk-approve")
