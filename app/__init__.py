@@ -6,7 +6,7 @@ import os
 from typing import Any, Mapping, Optional
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 
 class IdConverter(IntegerConverter):
@@ -16,6 +16,14 @@ class IdConverter(IntegerConverter):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
+
+
+class TextConverter(UnicodeConverter):
+    """`<name>` in URLs: no control characters (a NUL would reach PostgreSQL, which refuses it); else 404."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]")
 
 from . import config as config_module
 
@@ -39,6 +47,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     config_module.check_production(app.config)
 
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

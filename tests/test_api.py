@@ -193,6 +193,19 @@ def test_malformed_json_and_wrong_types(client, api):
     _problem(client.get("/api/v1/orders?per_page=1000", headers=api["a"]), 422)
 
 
+def test_control_characters_are_refused_before_the_database(client, api):
+    """A NUL byte is refused up front (PostgreSQL would refuse the query with an error, a 500)."""
+    body = _problem(client.get("/api/v1/cases?campaign=%00", headers=api["a"]), 422)
+    assert "campaign" in str(body["errors"])
+    body = _problem(client.post("/api/v1/orders", headers=api["a"], json={
+        "lines": [{"case_id": api["case"].id, "pack_size": 25, "packs": 1}], "notes": "a\x00b"}), 422)
+    assert "notes" in str(body["errors"])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+    assert client.get("/api/v1/cases/%00", headers=api["a"]).status_code == 404
+    assert client.get("/cases/a%00b").status_code == 404
+    assert client.get("/p/%00").status_code == 404
+
+
 def test_api_rate_limit_answers_429_problem(app_factory, people, api):
     from flask import request_started
 

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..models import OrderStatus
 
 MAX_ID = 2**31 - 1
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class PageArgs(Schema):
+class InputSchema(Schema):
+    """Request input: text with control characters is refused (422) before it reaches the database."""
+
+    @pre_load
+    def _refuse_control_characters(self, data: Any, **_: Any) -> Any:
+        if hasattr(data, "items"):
+            bad = {key: ["Control characters are not allowed."] for key, value in data.items()
+                   if isinstance(value, str) and _CONTROL.search(value)}
+            if bad:
+                raise ValidationError(bad)
+        return data
+
+
+class PageArgs(InputSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 
@@ -122,13 +139,13 @@ class OrderArgs(PageArgs):
     group_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
-class OrderLineIn(Schema):
+class OrderLineIn(InputSchema):
     case_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     pack_size = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
     packs = fields.Integer(required=True, validate=validate.Range(min=1, max=200))
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     lines = fields.List(fields.Nested(OrderLineIn), required=True, validate=validate.Length(min=1, max=100))
     needed_by = fields.Date(allow_none=True, load_default=None)
     delivery_name = fields.String(load_default="", validate=validate.Length(max=200))
@@ -141,7 +158,7 @@ class OrderIn(Schema):
     submit = fields.Boolean(load_default=True, metadata={"description": "Submit at once (else a draft)"})
 
 
-class TransitionIn(Schema):
+class TransitionIn(InputSchema):
     to = fields.String(required=True, validate=validate.OneOf([s.value for s in OrderStatus if s is not OrderStatus.DRAFT]))
     comment = fields.String(load_default="", validate=validate.Length(max=1000))
     carrier = fields.String(load_default="", validate=validate.Length(max=100))
@@ -179,7 +196,7 @@ class Problem(Schema):
     errors = fields.Dict(metadata={"description": "Field → messages, for validation errors"})
 
 
-class ReportIn(Schema):
+class ReportIn(InputSchema):
     cards = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
 
 
@@ -217,6 +234,6 @@ class MailingArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(["prepared", "sent", "delivered", "acknowledged"]))
 
 
-class LabelArgs(Schema):
+class LabelArgs(InputSchema):
     template = fields.String(load_default="3x8", validate=validate.OneOf(["3x8", "2x4", "insert"]))
     paper = fields.String(load_default="a4", validate=validate.OneOf(["a4", "letter"]))
