@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, session
+from flask import Flask, abort, request, session
 from flask.wrappers import Response
 
 CSP = "; ".join(
@@ -22,7 +22,15 @@ CSP = "; ".join(
 
 
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response."""
+    """Refuse NUL bytes in form and query values; add the security headers to every response."""
+
+    @app.before_request
+    def _refuse_nul_bytes() -> None:
+        # No one types a NUL, and PostgreSQL refuses text holding one (the query would fail with a 500).
+        # request.form is only parsed for form bodies; JSON bodies are checked by the API schemas.
+        values = request.args.values() if request.method in ("GET", "HEAD") else (*request.args.values(), *request.form.values())
+        if any("\x00" in value for value in values):
+            abort(400, "Form or query values may not contain NUL characters.")
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

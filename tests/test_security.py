@@ -321,3 +321,14 @@ def _check_pg_restore(dump, at_least, at_most):
         assert conn.execute(sa.text("SELECT COUNT(*) FROM alembic_version")).scalar() == 1
     engine.dispose()
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "test_restore"], check=True)
+
+
+def test_nul_bytes_in_forms_and_queries_are_refused_not_a_server_error(client, staff_client):
+    """PostgreSQL refuses text with NUL: it must never reach a query (signup looked up the name: a 500)."""
+    response = client.post("/signup", data={"name": "G\x00", "type": "local", "country": "UK", "contact_name": "N",
+                                            "contact_email": "nul@p.example", "address_line1": "1", "city": "C",
+                                            "expected_writers": "5", "password": "a long pass phrase", "confirm": "a long pass phrase"})
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(Group).where(Group.contact_email == "nul@p.example")) is None
+    assert staff_client.get("/staff/orders?q=a%00b").status_code == 400
+    assert client.get("/p?code=%00").status_code == 400
