@@ -141,6 +141,14 @@ def staff_page(new_page):
     return page
 
 
+def expect_settled(locator) -> None:
+    """Wait until htmx has settled a swap into `locator` (its new content is processed: hx-* work)."""
+    from playwright.sync_api import expect
+
+    expect(locator).not_to_have_class(re.compile(r"\bhtmx-(added|settling|swapping)\b"))
+    expect(locator.locator(".htmx-added, .htmx-settling")).to_have_count(0)
+
+
 def shot(page, artifacts: Path, name: str) -> None:
     """A full-page screenshot of a key screen, for people reviewing the journey."""
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
@@ -163,6 +171,13 @@ class PackInfo:
     size: int
     case_name: str
     case_slug: str
+
+    @property
+    def printed(self) -> str:
+        """The code as printed under the QR code: 7K3Q-9XJ2-M."""
+        from app.packs.codes import format_code
+
+        return format_code(self.code)
 
 
 def make_packs(live: LiveServer, case_slug: str = CASE_A, size: int = 25, count: int = 1, posted: int = 0) -> list[PackInfo]:
