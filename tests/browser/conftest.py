@@ -34,6 +34,12 @@ CASE_B = "sai-zaw-thaike"
 PHONE = {"width": 390, "height": 844}
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The browser tests run after the rest of the suite: Chromium and Playwright's event loop start
+    once, at the end, and stay out of the way of the other tests."""
+    items.sort(key=lambda item: HERE in item.path.parents)
+
+
 # --- The browser: Debian's Chromium, never a downloaded one -------------------------------------------
 
 @pytest.fixture(scope="session")
