@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +214,20 @@ def make_coordinator(live: LiveServer, group_name: str | None = None) -> tuple[s
                          password_hash=password_hash()))
         group_id = group.id
     return email, group_id
+
+
+def report_behind_the_page(live, pack_id: int, cards: int) -> None:
+    """Another volunteer reports from the same pack meanwhile."""
+    from app.models import Pack, ReportSource
+    from app.reports import services
+
+    with live.app.app_context():
+        from app.extensions import db
+
+        try:
+            services.record_report(db.session.get(Pack, pack_id), cards, ReportSource.PAGE, str(uuid.uuid4()))
+        finally:
+            db.session.remove()
 
 
 def scalar(live: LiveServer, statement):

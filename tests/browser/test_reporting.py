@@ -4,12 +4,11 @@ code entry at /p, and the staff scan station with a keyboard-wedge scanner."""
 from __future__ import annotations
 
 import re
-import uuid
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from .conftest import PHONE, STAFF_EMAIL, expect_settled, login, make_packs, scalar, shot
+from .conftest import PHONE, STAFF_EMAIL, expect_settled, login, make_packs, report_behind_the_page, scalar, shot
 
 
 def _posted(live, pack_id: int) -> int:
@@ -37,20 +36,6 @@ def _case_reported(live, case_slug: str) -> int:
         try:
             case_id = db.session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
             return case_totals([case_id])[case_id].reported
-        finally:
-            db.session.remove()
-
-
-def _report_behind_the_page(live, pack_id: int, cards: int) -> None:
-    """Another volunteer reports from the same pack meanwhile."""
-    from app.models import Pack, ReportSource
-    from app.reports import services
-
-    with live.app.app_context():
-        from app.extensions import db
-
-        try:
-            services.record_report(db.session.get(Pack, pack_id), cards, ReportSource.PAGE, str(uuid.uuid4()))
         finally:
             db.session.remove()
 
@@ -118,7 +103,7 @@ def test_journey_3_pack_page_on_a_phone_counts_once(new_page, live_server, artif
     # Another volunteer reports 10 from the same pack while this page is open: 3 are left, 13 is refused.
     page.get_by_role("link", name="Report more cards from this pack").tap()
     expect(cards).to_have_attribute("max", "13")
-    _report_behind_the_page(live_server, pack.id, 10)
+    report_behind_the_page(live_server, pack.id, 10)
     cards.fill("13")
     page.get_by_role("button", name="Report my cards").tap()
     error = page.locator("#cards-error")
@@ -157,7 +142,7 @@ def test_journey_3_pack_page_without_javascript(new_page, live_server, artifacts
 
     # Too many cards without JavaScript: the page comes back with the message next to the field.
     page.get_by_role("link", name="Report more cards from this pack").click()
-    _report_behind_the_page(live_server, pack.id, 6)
+    report_behind_the_page(live_server, pack.id, 6)
     page.get_by_role("spinbutton", name="How many cards did you post?").fill("7")
     page.get_by_role("button", name="Report my cards").click()
     expect(page.locator("#cards-error")).to_have_text("Only 1 card is left in this pack: enter 1.")
