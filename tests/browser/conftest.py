@@ -141,13 +141,6 @@ def login(page, email: str, password: str = PASSWORD) -> None:
     page.wait_for_url(re.compile(r"^(?!.*/login)"))
 
 
-@pytest.fixture
-def staff_page(new_page):
-    page = new_page()
-    login(page, STAFF_EMAIL)
-    return page
-
-
 def expect_settled(locator) -> None:
     """Wait until htmx has settled a swap into `locator` (its new content is processed: hx-* work)."""
     from playwright.sync_api import expect
