@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed demo bench clean lock
+.PHONY: run test install migrate seed demo bench clean lock chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,14 @@ run: demo
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
+CHROMIUM ?= /usr/bin/chromium
+
+chromium:
+	@test -x $(CHROMIUM) || { if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	  else echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' for the browser tests" >&2; exit 1; fi; }
+
+test: install chromium
 	$(BIN)/bandit -q -r app
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

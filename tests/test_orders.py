@@ -107,7 +107,7 @@ def test_live_totals_fragment(coord_client, cases):
     assert response.status_code == 200 and "<html" not in html
     assert '<td class="num"><strong>200</strong></td>' in html  # 4×25 + 2×50
     bad = coord_client.post("/orders/preview", data=_form(a, b, **{f"qty_{a.id}_25": "-3"}), headers={"HX-Request": "true"})
-    assert re.search(rf'id="qty_{a.id}_25-error"[^>]*hx-swap-oob="true">Enter a whole number', bad.get_data(as_text=True))
+    assert re.search(rf'id="qty_{a.id}_25-error"[^>]*hx-swap-oob="innerHTML">Enter a whole number', bad.get_data(as_text=True))
 
 
 def test_stock_shortage_is_shown_while_ordering(coord_client, cases):

@@ -32,8 +32,9 @@
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
+    // An outerHTML swap replaces #report: detail.target is the old element, so compare ids.
     var target = document.getElementById("report");
-    if (!target || event.detail.target !== target) return;
+    if (!target || !event.detail.target || event.detail.target.id !== "report") return;
     setUp(target);
     if (target.classList.contains("report--thanks")) {
       target.focus();  // announce the thanks to screen readers
