@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from flask_babel import format_decimal, lazy_gettext, ngettext
 
 from .. import audit
 from ..extensions import db
@@ -217,14 +218,38 @@ class TimelineEntry:
     status: Optional[MailingStatus] = None
 
 
+# The public timeline, in the page's language: whole sentences, so each language can order its words.
 PUBLIC_DESTINATIONS = {
-    "person": "to {name}", "family": "to {name}'s family", "partner": "to a partner organisation for {name}",
-    "embassy": "to an embassy", "authority": "to the authorities",
+    "person": lazy_gettext("to %(name)s"), "family": lazy_gettext("to %(name)s's family"),
+    "partner": lazy_gettext("to a partner organisation for %(name)s"),
+    "embassy": lazy_gettext("to an embassy"), "authority": lazy_gettext("to the authorities"),
 }
 STEP_WORDS = {MailingStatus.PREPARED: "prepared", MailingStatus.SENT: "sent", MailingStatus.DELIVERED: "delivered",
               MailingStatus.ACKNOWLEDGED: "acknowledged as received"}
 DATE_FIELDS = {MailingStatus.PREPARED: "prepared_on", MailingStatus.SENT: "sent_on",
                MailingStatus.DELIVERED: "delivered_on", MailingStatus.ACKNOWLEDGED: "acknowledged_on"}
+
+
+def public_mailing_title(m: Mailing, status: MailingStatus, case_name: str) -> str:
+    """"12,000 solidarity cards sent to Sonia Dahmani's family", in the current language."""
+    n, num = m.quantity, format_decimal(m.quantity)
+    solidarity = m.content.value == "solidarity"
+    if status is MailingStatus.SENT:
+        where = PUBLIC_DESTINATIONS[m.destination_type.value] % {"name": case_name}
+        if solidarity:
+            return ngettext("%(num)s solidarity card sent %(where)s", "%(num)s solidarity cards sent %(where)s",
+                            n, num=num, where=where)
+        return ngettext("%(num)s appeal letter sent %(where)s", "%(num)s appeal letters sent %(where)s",
+                        n, num=num, where=where)
+    if status is MailingStatus.DELIVERED:
+        if solidarity:
+            return ngettext("%(num)s solidarity card delivered", "%(num)s solidarity cards delivered", n, num=num)
+        return ngettext("%(num)s appeal letter delivered", "%(num)s appeal letters delivered", n, num=num)
+    if solidarity:
+        return ngettext("%(num)s solidarity card acknowledged as received",
+                        "%(num)s solidarity cards acknowledged as received", n, num=num)
+    return ngettext("%(num)s appeal letter acknowledged as received",
+                    "%(num)s appeal letters acknowledged as received", n, num=num)
 
 
 def timeline(case: Case, public: bool) -> list[TimelineEntry]:
@@ -242,14 +267,16 @@ def timeline(case: Case, public: bool) -> list[TimelineEntry]:
         query = query.where(Mailing.status.in_(MAILED_STATUSES))
     for m in db.session.scalars(query):
         kind = "solidarity cards" if m.content.value == "solidarity" else "appeal letters"
-        where = PUBLIC_DESTINATIONS[m.destination_type.value].format(name=case.name)
         for status, field_name in DATE_FIELDS.items():
             on = getattr(m, field_name)
             if on is None or (public and status is MailingStatus.PREPARED):
                 continue
-            title = f"{m.quantity:,} {kind} {STEP_WORDS[status]}"
-            if status in (MailingStatus.PREPARED, MailingStatus.SENT):
-                title += f" {where}" if public else f" → {m.destination}"
+            if public:
+                title = public_mailing_title(m, status, case.name)
+            else:
+                title = f"{m.quantity:,} {kind} {STEP_WORDS[status]}"
+                if status in (MailingStatus.PREPARED, MailingStatus.SENT):
+                    title += f" → {m.destination}"
             entries.append(TimelineEntry(on=on, kind="mailing", title=title, mailing=None if public else m, status=status))
     entries.sort(key=lambda e: (e.on, e.kind == "mailing"), reverse=True)
     return entries

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask.wrappers import Response
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -135,10 +136,12 @@ def csrf_expired(error: CSRFError):
     token = (request.view_args or {}).get("token")
     pack = services.find_pack_by_token(token) if token and request.endpoint == "reports.post_report" else None
     if pack is None:
-        return render_template("errors/error.html", error=error), 400
+        from ..errors import error_page_context
+
+        return render_template("errors/error.html", **error_page_context(error)), 400
     form = ReportForm()
     form.validate()
-    form.cards.errors = ["Your page was open for a long time: please tap the button again."]
+    form.cards.errors = [gettext("Your page was open for a long time: please tap the button again.")]
     return _pack_page(pack, form, status=400)
 
 
@@ -156,7 +159,7 @@ def enter_code():
         else:
             if pack is not None:
                 return redirect(url_for("reports.pack_page", token=pack.token), code=303)
-            form.code.errors.append("No pack has that code. Check it against the label and try again.")
+            form.code.errors.append(gettext("No pack has that code. Check it against the label and try again."))
     status = 422 if form.errors else 200
     return render_template("reports/enter_code.html", form=form), status
 
