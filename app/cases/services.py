@@ -237,19 +237,19 @@ def public_mailing_title(m: Mailing, status: MailingStatus, case_name: str) -> s
     if status is MailingStatus.SENT:
         where = PUBLIC_DESTINATIONS[m.destination_type.value] % {"name": case_name}
         if solidarity:
-            return ngettext("%(num)s solidarity card sent %(where)s", "%(num)s solidarity cards sent %(where)s",
-                            n, num=num, where=where)
-        return ngettext("%(num)s appeal letter sent %(where)s", "%(num)s appeal letters sent %(where)s",
-                        n, num=num, where=where)
+            return ngettext("%(count)s solidarity card sent %(where)s", "%(count)s solidarity cards sent %(where)s",
+                            n, count=num, where=where)
+        return ngettext("%(count)s appeal letter sent %(where)s", "%(count)s appeal letters sent %(where)s",
+                        n, count=num, where=where)
     if status is MailingStatus.DELIVERED:
         if solidarity:
-            return ngettext("%(num)s solidarity card delivered", "%(num)s solidarity cards delivered", n, num=num)
-        return ngettext("%(num)s appeal letter delivered", "%(num)s appeal letters delivered", n, num=num)
+            return ngettext("%(count)s solidarity card delivered", "%(count)s solidarity cards delivered", n, count=num)
+        return ngettext("%(count)s appeal letter delivered", "%(count)s appeal letters delivered", n, count=num)
     if solidarity:
-        return ngettext("%(num)s solidarity card acknowledged as received",
-                        "%(num)s solidarity cards acknowledged as received", n, num=num)
-    return ngettext("%(num)s appeal letter acknowledged as received",
-                    "%(num)s appeal letters acknowledged as received", n, num=num)
+        return ngettext("%(count)s solidarity card acknowledged as received",
+                        "%(count)s solidarity cards acknowledged as received", n, count=num)
+    return ngettext("%(count)s appeal letter acknowledged as received",
+                    "%(count)s appeal letters acknowledged as received", n, count=num)
 
 
 def timeline(case: Case, public: bool) -> list[TimelineEntry]:

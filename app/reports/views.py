@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from ..auth.decorators import staff_required
 from ..extensions import db, limiter
 from ..htmx import render, wants_fragment
+from ..i18n import current_language
+from ..public.services import localize
 from ..models import Pack, ReportSource
 from ..packs import codes
 from . import services
@@ -57,6 +59,11 @@ def _no_store(body) -> Response:
     return response
 
 
+def _case_of(pack: Pack):
+    """The pack's case in the page's language (English where it has no translation)."""
+    return localize(pack.case, current_language().code)
+
+
 def _pack_not_found():
     return _no_store((render_template("reports/pack_not_found.html"), 404))
 
@@ -65,7 +72,7 @@ def _pack_page(pack: Pack, form: ReportForm, status: int = 200, **context):
     """The pack page with the report form (or, with `recorded`, the thanks) in place."""
     response = render(
         "reports/pack.html", "reports/_report_form.html", status_code=status,
-        pack=pack, case=pack.case, form=form, **context,
+        pack=pack, case=_case_of(pack), form=form, **context,
     )
     return _no_store(response)
 
@@ -110,7 +117,7 @@ def post_report(token: str):
         else:
             if wants_fragment():
                 return _no_store(render_template(
-                    "reports/_thanks.html", pack=pack, case=pack.case, report=recorded.report,
+                    "reports/_thanks.html", pack=pack, case=_case_of(pack), report=recorded.report,
                     replayed=recorded.replayed, totals=services.totals_for(pack),
                 ))
             return redirect(url_for("reports.thanks", token=pack.token, report_id=recorded.report.id), code=303)
@@ -125,7 +132,7 @@ def thanks(token: str, report_id: int):
     if pack is None or report is None or report.pack_id != pack.id:
         return _pack_not_found()
     return _no_store(render_template(
-        "reports/pack.html", pack=pack, case=pack.case, report=report, replayed=False,
+        "reports/pack.html", pack=pack, case=_case_of(pack), report=report, replayed=False,
         totals=services.totals_for(pack), form=None,
     ))
 
