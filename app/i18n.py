@@ -13,13 +13,14 @@ Cookie` so a cache never serves one language to another person.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 from datetime import date
 from typing import Optional
 
 from babel import Locale
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask.wrappers import Response
-from flask_babel import Babel, format_date, format_decimal, format_percent, get_locale
+from flask_babel import Babel, format_date, format_decimal, format_percent, get_locale, refresh
 
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -74,16 +75,19 @@ def current_language() -> Language:
     """The language of this request's page (English outside a request and on staff pages)."""
     if not has_request_context() or not is_public_request():
         return LANGUAGES[DEFAULT]
-    cached = g.get("_language")
-    if cached is None:
-        code = _explicit_choice() or request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
-        cached = g._language = LANGUAGES[code]
-    return cached
+    code = _explicit_choice() or request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
+    return LANGUAGES[code]
 
 
 def select_locale() -> str:
     """Flask-Babel's locale selector."""
     return current_language().locale
+
+
+def _forget_previous_locale() -> None:
+    """Flask-Babel caches the locale on `g`, which outlives a request when an app context is already
+    pushed (tests, CLI): choose afresh for each request."""
+    refresh()
 
 
 def _remember_and_vary(response: Response) -> Response:
@@ -127,11 +131,15 @@ def percent_of(part: int | float | None, whole: int | float | None) -> str:
 
 
 def language_links() -> list[tuple[Language, str, bool]]:
-    """The switcher: each language, the current URL with `?lang=`, and whether it is the current one."""
-    from .templating import url_with
-
+    """The switcher: each language, this page's URL with `?lang=` (other arguments kept), and
+    whether it is the current one. Built from the request path, so it works on 404 pages too."""
     here = current_language()
-    return [(lang, url_with(lang=lang.code), lang.code == here.code) for lang in LANGUAGES.values()]
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    base = request.script_root + request.path
+    return [
+        (lang, base + "?" + urlencode(args + [("lang", lang.code)]), lang.code == here.code)
+        for lang in LANGUAGES.values()
+    ]
 
 
 def _template_context() -> dict:
@@ -148,6 +156,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app/
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(_forget_previous_locale)
     app.after_request(_remember_and_vary)
     app.context_processor(_template_context)
     app.jinja_env.filters["number"] = number
