@@ -43,7 +43,7 @@ lock: install
 BABEL_KEYWORDS := -k lazy_gettext -k _l
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --omit-header --sort-output -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --no-location --ignore-obsolete
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 	$(BIN)/pybabel compile -d app/translations --statistics
 
 bench: install
