@@ -247,3 +247,60 @@ def test_one_translation_per_case_and_language(app, world):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+# --- Staff edit the translations in the case admin ---------------------------------------------------------
+
+def _sonia():
+    return db.session.scalar(sa.select(Case).where(Case.slug == "sonia-dahmani"))
+
+
+def test_staff_add_edit_and_remove_a_translation(staff_client, people, client):
+    from app.models import AuditEvent
+
+    case = _sonia()
+    url = f"/staff/cases/{case.id}/translations/es"
+    page = staff_client.get(url).get_data(as_text=True)
+    assert 'lang="es" dir="ltr"' in page and "English: " + case.summary in page
+    assert staff_client.get(f"/staff/cases/{case.id}").get_data(as_text=True).count(f"/staff/cases/{case.id}/translations/fr") == 1
+
+    data = {"summary": "Abogada encarcelada por sus palabras.", "ask": "Liberad a Sonia.", "story": "Sonia es abogada.",
+            "what_to_write": "", "name": "", "country": "Túnez", "photo_alt": ""}
+    response = staff_client.post(url, data=data)
+    assert response.status_code == 303
+    saved = db.session.scalar(sa.select(CaseTranslation).where(CaseTranslation.case_id == case.id))
+    assert (saved.locale, saved.summary, saved.country, saved.name) == ("es", "Abogada encarcelada por sus palabras.", "Túnez", "")
+    public = _text(client.get(f"/cases/{case.slug}?lang=es"))
+    assert "Liberad a Sonia." in public and "Túnez" in public and "Sonia Dahmani" in public
+    assert "Solidarity card: tell Sonia that people around the world admire her courage" in public  # empty in Spanish: English
+
+    staff_client.post(url, data={**data, "ask": "¡Liberad a Sonia ya!"})
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 1
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("case.translation%"))).all()
+    assert actions == ["case.translation_saved", "case.translation_saved"]
+
+    assert staff_client.post(f"{url}/delete").status_code == 303
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 0
+    assert case.ask in _text(client.get(f"/cases/{case.slug}?lang=es"))
+
+
+def test_translation_form_validates_like_the_english_one(staff_client, people):
+    case = _sonia()
+    response = staff_client.post(f"/staff/cases/{case.id}/translations/ar",
+                                 data={"summary": "", "ask": "x" * 501, "story": "قصة", "name": "سونيا"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Enter a one-line summary." in html and "Field cannot be longer than 500 characters." in html
+    assert 'lang="ar" dir="rtl"' in html  # Arabic is typed right to left
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 0
+
+
+def test_translation_pages_are_for_staff_and_known_languages_only(client, people, staff_client, coord_client):
+    case = _sonia()
+    assert staff_client.get(f"/staff/cases/{case.id}/translations/de").status_code == 404
+    assert staff_client.get(f"/staff/cases/{case.id}/translations/en").status_code == 404
+    assert coord_client.get(f"/staff/cases/{case.id}/translations/fr").status_code in (403, 404)
+    anonymous = client.post(f"/staff/cases/{case.id}/translations/fr", data={"summary": "x", "ask": "y", "story": "z"})
+    assert anonymous.status_code in (302, 303, 401, 403)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 0

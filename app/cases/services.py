@@ -22,6 +22,7 @@ from ..models import (
     Campaign,
     Case,
     CaseStatus,
+    CaseTranslation,
     Mailing,
     MailingStatus,
     OutcomeUpdate,
@@ -280,6 +281,82 @@ def timeline(case: Case, public: bool) -> list[TimelineEntry]:
             entries.append(TimelineEntry(on=on, kind="mailing", title=title, mailing=None if public else m, status=status))
     entries.sort(key=lambda e: (e.on, e.kind == "mailing"), reverse=True)
     return entries
+
+
+# --- Case texts in other languages ----------------------------------------------------------------------
+
+TRANSLATED_LOCALES = ("fr", "es", "ar")  # English lives on the case itself
+
+
+@dataclass
+class TranslationInput:
+    """A case's public texts in one language; empty optional fields show the English text."""
+
+    summary: str
+    ask: str
+    story: str
+    name: str = ""
+    country: str = ""
+    what_to_write: str = ""
+    photo_alt: str = ""
+
+
+TRANSLATION_LIMITS = {"name": 200, "country": 100, "summary": 500, "ask": 500, "story": 20_000,
+                      "what_to_write": 20_000, "photo_alt": 300}
+
+
+def get_translation(case: Case, locale: str) -> Optional[CaseTranslation]:
+    return db.session.scalar(
+        sa.select(CaseTranslation).where(CaseTranslation.case_id == case.id, CaseTranslation.locale == locale)
+    )
+
+
+def translations_of(case: Case) -> dict[str, CaseTranslation]:
+    """The case's translations by locale."""
+    return {t.locale: t for t in db.session.scalars(sa.select(CaseTranslation).where(CaseTranslation.case_id == case.id))}
+
+
+def save_translation(case: Case, locale: str, data: TranslationInput, actor: User) -> CaseTranslation:
+    """Add or change the case's texts in `locale`. Same rules as the English texts. Audited; commits."""
+    if locale not in TRANSLATED_LOCALES:
+        raise CaseError("Choose French, Spanish or Arabic.")
+    for name in ("summary", "ask", "story"):
+        if not getattr(data, name).strip():
+            raise CaseError("This text is needed in every language.", name)
+    for name, limit in TRANSLATION_LIMITS.items():
+        if len(getattr(data, name)) > limit:
+            raise CaseError(f"Keep this under {limit:,} characters.", name)
+    translation = get_translation(case, locale)
+    before = {} if translation is None else {k: getattr(translation, k) for k in TRANSLATION_LIMITS}
+    if translation is None:
+        translation = CaseTranslation(case_id=case.id, locale=locale)
+        db.session.add(translation)
+    for name, value in asdict(data).items():
+        setattr(translation, name, value)
+    after = {k: getattr(translation, k) for k in TRANSLATION_LIMITS}
+    changed = [k for k in after if after[k] != before.get(k)]
+    if changed:
+        shorten = lambda v: v[:200] + "…" if isinstance(v, str) and len(v) > 200 else v  # noqa: E731
+        audit.record("case.translation_saved", case, actor=actor, comment=locale,
+                     before={k: shorten(before.get(k)) for k in changed}, after={k: shorten(after[k]) for k in changed})
+    try:
+        db.session.commit()
+    except IntegrityError as error:  # someone else added this language at the same moment
+        db.session.rollback()
+        raise CaseError("Someone else saved this language just now: reload the page and try again.") from error
+    return translation
+
+
+def delete_translation(case: Case, locale: str, actor: User) -> bool:
+    """Remove the case's texts in `locale` (the public pages show English again). Audited; commits."""
+    translation = get_translation(case, locale)
+    if translation is None:
+        return False
+    audit.record("case.translation_deleted", case, actor=actor, comment=locale,
+                 before={"summary": translation.summary[:200]}, after={})
+    db.session.delete(translation)
+    db.session.commit()
+    return True
 
 
 def history(case: Case, limit: int = 20) -> list:
