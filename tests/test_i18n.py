@@ -148,7 +148,7 @@ def test_campaign_dates_in_each_language(client, sonia, lang, dates):
         ("en", ["The ask", "1 December 2025", "12,345 solidarity cards sent to Sonia Dahmani&#39;s family"]),
         ("fr", ["1 décembre 2025", "Ce que nous demandons", "Son histoire", "Où l’envoyer", "12\u202f345 cartes de solidarité envoyées à la famille de Sonia Dahmani"]),
         ("es", ["Lo que pedimos", "Su historia", "Adónde enviarla", "12.345 tarjetas de solidaridad enviadas a la familia de Sonia Dahmani"]),
-        ("ar", ["مطالبنا", "القصة", "إلى أين ترسلها", "تم إرسال 12,345 بطاقة تضامن إلى عائلة Sonia Dahmani"]),
+        ("ar", ["مطالبنا", "القصة", "إلى أين ترسلها", "تم إرسال 12,345 بطاقة تضامن إلى عائلة سنية الدهماني"]),
     ],
 )
 def test_case_page_in_each_language(client, sonia, lang, texts):
@@ -255,10 +255,19 @@ def _sonia():
     return db.session.scalar(sa.select(Case).where(Case.slug == "sonia-dahmani"))
 
 
+def _untranslated():
+    """A seeded case without texts in other languages."""
+    return db.session.scalar(sa.select(Case).where(Case.slug == "cambodia-youth-environment"))
+
+
+def _translations_of(case) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation).where(CaseTranslation.case_id == case.id))
+
+
 def test_staff_add_edit_and_remove_a_translation(staff_client, people, client):
     from app.models import AuditEvent
 
-    case = _sonia()
+    case = _untranslated()
     url = f"/staff/cases/{case.id}/translations/es"
     page = staff_client.get(url).get_data(as_text=True)
     assert 'lang="es" dir="ltr"' in page and "English: " + case.summary in page
@@ -269,38 +278,56 @@ def test_staff_add_edit_and_remove_a_translation(staff_client, people, client):
     response = staff_client.post(url, data=data)
     assert response.status_code == 303
     saved = db.session.scalar(sa.select(CaseTranslation).where(CaseTranslation.case_id == case.id))
+    assert _translations_of(case) == 1
     assert (saved.locale, saved.summary, saved.country, saved.name) == ("es", "Abogada encarcelada por sus palabras.", "Túnez", "")
     public = _text(client.get(f"/cases/{case.slug}?lang=es"))
-    assert "Liberad a Sonia." in public and "Túnez" in public and "Sonia Dahmani" in public
-    assert "Solidarity card: tell Sonia that people around the world admire her courage" in public  # empty in Spanish: English
+    assert "Liberad a Sonia." in public and "Túnez" in public and case.name in public
+    assert case.what_to_write.split("\n")[0] in public  # empty in Spanish: English
 
     staff_client.post(url, data={**data, "ask": "¡Liberad a Sonia ya!"})
     db.session.expire_all()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 1
+    assert _translations_of(case) == 1
     actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("case.translation%"))).all()
     assert actions == ["case.translation_saved", "case.translation_saved"]
 
     assert staff_client.post(f"{url}/delete").status_code == 303
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 0
+    assert _translations_of(case) == 0
     assert case.ask in _text(client.get(f"/cases/{case.slug}?lang=es"))
 
 
 def test_translation_form_validates_like_the_english_one(staff_client, people):
-    case = _sonia()
+    case = _untranslated()
     response = staff_client.post(f"/staff/cases/{case.id}/translations/ar",
                                  data={"summary": "", "ask": "x" * 501, "story": "قصة", "name": "سونيا"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Enter a one-line summary." in html and "Field cannot be longer than 500 characters." in html
     assert 'lang="ar" dir="rtl"' in html  # Arabic is typed right to left
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 0
+    assert _translations_of(case) == 0
 
 
 def test_translation_pages_are_for_staff_and_known_languages_only(client, people, staff_client, coord_client):
-    case = _sonia()
+    case = _untranslated()
     assert staff_client.get(f"/staff/cases/{case.id}/translations/de").status_code == 404
     assert staff_client.get(f"/staff/cases/{case.id}/translations/en").status_code == 404
     assert coord_client.get(f"/staff/cases/{case.id}/translations/fr").status_code in (403, 404)
     anonymous = client.post(f"/staff/cases/{case.id}/translations/fr", data={"summary": "x", "ask": "y", "story": "z"})
     assert anonymous.status_code in (302, 303, 401, 403)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 0
+    assert _translations_of(case) == 0
+
+
+def test_seed_adds_case_translations_once_and_keeps_staff_edits(app, runner, client):
+    from app import seeding
+
+    first = seeding.seed()
+    assert first.translations == 6  # fr, es, ar for two cases
+    sonia = _sonia()
+    db.session.execute(sa.update(CaseTranslation).where(CaseTranslation.case_id == sonia.id, CaseTranslation.locale == "fr")
+                       .values(ask="Texte modifié par l’équipe."))
+    db.session.commit()
+    result = runner.invoke(args=["seed"])
+    assert "Already seeded: nothing to change." in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseTranslation)) == 6
+    assert "Texte modifié par l’équipe." in _text(client.get("/cases/sonia-dahmani?lang=fr"))
+    arabic = _text(client.get("/cases/sonia-dahmani?lang=ar"))
+    assert "سنية الدهماني" in arabic and "أطلقوا سراح سنية الدهماني الآن" in arabic
