@@ -265,7 +265,8 @@ class CaseTranslation(db.Model):
     __tablename__ = "case_translation"
     __table_args__ = (sa.UniqueConstraint("case_id", "locale"),)
 
-    TEXT_FIELDS = ("name", "country", "summary", "ask", "story", "what_to_write", "photo_alt")
+    TEXT_FIELDS = ("name", "country", "summary", "ask", "story", "what_to_write", "authority_name", "solidarity_name",
+                   "photo_alt")
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"))
@@ -276,6 +277,8 @@ class CaseTranslation(db.Model):
     ask: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
     story: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     what_to_write: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    authority_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    solidarity_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     photo_alt: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 

@@ -89,6 +89,8 @@ class CaseTranslationForm(CleanForm):
     ask = StringField("The ask", validators=[DataRequired(message="Enter what the campaign asks for."), Length(max=TRANSLATION_LIMITS["ask"])])
     story = TextAreaField("Their story", validators=[DataRequired(message="Tell their story."), Length(max=TRANSLATION_LIMITS["story"])])
     what_to_write = TextAreaField("What to write", validators=[Optional(), Length(max=TRANSLATION_LIMITS["what_to_write"])])
+    authority_name = StringField("Appeals go to", validators=[Optional(), Length(max=TRANSLATION_LIMITS["authority_name"])])
+    solidarity_name = StringField("Solidarity cards go to", validators=[Optional(), Length(max=TRANSLATION_LIMITS["solidarity_name"])])
     photo_alt = StringField("Photo description", validators=[Optional(), Length(max=TRANSLATION_LIMITS["photo_alt"])])
 
     def to_input(self) -> TranslationInput:

@@ -298,11 +298,13 @@ class TranslationInput:
     name: str = ""
     country: str = ""
     what_to_write: str = ""
+    authority_name: str = ""
+    solidarity_name: str = ""
     photo_alt: str = ""
 
 
 TRANSLATION_LIMITS = {"name": 200, "country": 100, "summary": 500, "ask": 500, "story": 20_000,
-                      "what_to_write": 20_000, "photo_alt": 300}
+                      "what_to_write": 20_000, "authority_name": 200, "solidarity_name": 200, "photo_alt": 300}
 
 
 def get_translation(case: Case, locale: str) -> Optional[CaseTranslation]:

@@ -24,6 +24,8 @@ def upgrade():
         sa.Column("ask", sa.String(length=500), nullable=False),
         sa.Column("story", sa.Text(), nullable=False),
         sa.Column("what_to_write", sa.Text(), nullable=False),
+        sa.Column("authority_name", sa.String(length=200), nullable=False),
+        sa.Column("solidarity_name", sa.String(length=200), nullable=False),
         sa.Column("photo_alt", sa.String(length=300), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["case.id"], name=op.f("fk_case_translation_case_id_case"), ondelete="CASCADE"),
