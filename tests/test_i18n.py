@@ -224,8 +224,10 @@ def test_case_texts_per_language_with_english_fallback(client, world):
     pack_fr = _text(client.get(f"/p/{token}?lang=fr"))
     assert "Écrivez-lui." in pack_fr and "Libérez-la." in pack_fr
 
-    es = _text(client.get(f"/cases/{case.slug}?lang=es"))  # no Spanish texts: English
+    es = _text(client.get(f"/cases/{case.slug}?lang=es"))  # no Spanish texts: English, marked as English
     assert case.story in es and "Son histoire en français." not in es
+    assert f'<div class="prose" lang="en" dir="ltr">{case.story}</div>' in es
+    assert f'<div class="prose">Son histoire en français.</div>' in fr
     assert "Tell her she is not alone." in _text(client.get(f"/p/{token}?lang=en"))
 
     home = _text(client.get("/?lang=fr"))

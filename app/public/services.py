@@ -6,6 +6,7 @@ from datetime import date
 from typing import Optional
 
 import sqlalchemy as sa
+from markupsafe import Markup
 
 from ..extensions import db
 from ..models import Campaign, Case, CaseStatus, CaseTranslation
@@ -62,9 +63,10 @@ class LocalizedCase:
     """A case as the public sees it in one language: the texts staff translated, English where a
     field is empty or there is no translation; every other attribute is the case's own."""
 
-    def __init__(self, case: Case, translation: Optional[CaseTranslation]):
+    def __init__(self, case: Case, translation: Optional[CaseTranslation], locale: str = "en"):
         self._case = case
         self._translation = translation
+        self._locale = locale
 
     def __getattr__(self, name: str):
         translation = self.__dict__["_translation"]
@@ -77,6 +79,13 @@ class LocalizedCase:
     def is_translated(self, field: str) -> bool:
         """True when `field` shows a translation (False: the English text, as a fallback)."""
         return self._translation is not None and bool((getattr(self._translation, field) or "").strip())
+
+    def lang_attrs(self, field: str) -> Markup:
+        """` lang="en" dir="ltr"` on an element showing this field's English text in a page of another
+        language (screen readers switch voice; English stays left to right in an Arabic page)."""
+        if self._locale == "en" or self.is_translated(field):
+            return Markup("")
+        return Markup(' lang="en" dir="ltr"')
 
     def __repr__(self) -> str:
         locale = self._translation.locale if self._translation is not None else "en"
@@ -95,7 +104,7 @@ def localize_all(cases: list[Case], locale: str) -> list[LocalizedCase]:
                 )
             )
         }
-    return [LocalizedCase(c, by_case.get(c.id)) for c in cases]
+    return [LocalizedCase(c, by_case.get(c.id), locale) for c in cases]
 
 
 def localize(case: Case, locale: str) -> LocalizedCase:
