@@ -13,9 +13,9 @@ Cookie` so a cache never serves one language to another person.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 from datetime import date
 from typing import Optional
+from urllib.parse import urlencode
 
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request
@@ -119,7 +119,7 @@ def number(value: int | float | None) -> str:
 
 
 def long_date(value: date) -> str:
-    """1 November 2025 / 1 novembre 2025 / 1 de noviembre de 2025 / ١ نوفمبر ٢٠٢٥ (as Babel gives it)."""
+    """1 November 2025 / 1 novembre 2025 / 1 de noviembre de 2025 / 1 نوفمبر 2025 (as Babel gives them)."""
     return format_date(value, format="long")
 
 
@@ -143,11 +143,12 @@ def language_links() -> list[tuple[Language, str, bool]]:
 
 
 def _template_context() -> dict:
-    lang = current_language()
+    lang = current_language()  # English outside a request (e-mails rendered by a worker)
+    public = has_request_context() and is_public_request()
     return {
         "page_lang": lang.code,
         "page_dir": "rtl" if lang.rtl else "ltr",
-        "language_links": language_links if is_public_request() else None,
+        "language_links": language_links if public else None,
     }
 
 

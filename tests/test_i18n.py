@@ -333,3 +333,11 @@ def test_seed_adds_case_translations_once_and_keeps_staff_edits(app, runner, cli
     assert "Texte modifié par l’équipe." in _text(client.get("/cases/sonia-dahmani?lang=fr"))
     arabic = _text(client.get("/cases/sonia-dahmani?lang=ar"))
     assert "سنية الدهماني" in arabic and "أطلقوا سراح سنية الدهماني الآن" in arabic
+
+
+def test_templates_render_outside_a_request_in_english(app):
+    """E-mails are rendered by workers and the CLI, with no request: English, no switcher."""
+    from flask import render_template_string
+
+    html = render_template_string("{{ page_lang }} {{ page_dir }} {{ language_links is none }} {{ 12345|number }} {{ _('Cases') }}")
+    assert html == "en ltr True 12,345 Cases"
