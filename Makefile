@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed demo bench clean lock chromium
+.PHONY: run test install migrate seed demo bench clean lock chromium translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ test: install chromium
 # The full pinned dependency set, for auditors (pip-audit -r requirements.lock, elsewhere).
 lock: install
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
+
+# Public pages in en/fr/es/ar: extract the marked strings, merge them into each language's catalogue,
+# compile the .mo files (committed, so a fresh clone needs no build step). Translate the new empty
+# msgstr in app/translations/<lang>/LC_MESSAGES/messages.po, then run this again.
+BABEL_KEYWORDS := -k lazy_gettext -k _l
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --omit-header --sort-output -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	$(BIN)/pybabel compile -d app/translations --statistics
 
 bench: install
 	$(BIN)/python -m bench

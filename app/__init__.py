@@ -74,9 +74,10 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     security.init_app(app)
 
-    from . import templating
+    from . import i18n, templating
 
     templating.init_app(app)
+    i18n.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

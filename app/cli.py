@@ -33,7 +33,8 @@ def seed_command() -> None:
     if result.changed:
         click.echo(
             f"Seeded {result.campaigns} campaigns, {result.cases} cases, "
-            f"{result.outcomes} outcome updates, {result.pack_sizes} pack sizes."
+            f"{result.outcomes} outcome updates, {result.pack_sizes} pack sizes, "
+            f"{result.translations} case translations."
         )
     else:
         click.echo("Already seeded: nothing to change.")

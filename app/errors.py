@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+
+# What people see for the errors they can meet (translated on the public pages); others show
+# Werkzeug's English name and description.
+MESSAGES = {
+    400: (_l("Bad request"), _l("The page could not handle what was sent. Go back, reload the page and try again.")),
+    403: (_l("Forbidden"), _l("You do not have access to this page.")),
+    405: (_l("Method not allowed"), _l("This address cannot be used that way. Go back and try again.")),
+    413: (_l("Too large"), _l("What you sent is too large.")),
+    429: (_l("Too many requests"), _l("Too many requests from your connection. Please wait a minute and try again.")),
+}
+
+
+def error_page_context(error: HTTPException) -> dict:
+    """Title and message for the HTML error page, in the page's language when we have them."""
+    title, message = MESSAGES.get(error.code or 0, (error.name, error.description))
+    return {"error": error, "title": title, "message": message}
 
 
 def _is_api() -> bool:
@@ -21,7 +38,7 @@ def init_app(app: Flask) -> None:
         if _is_api():
             return problems.from_http_exception(error)
         template = "errors/404.html" if error.code == 404 else "errors/error.html"
-        return render_template(template, error=error), error.code
+        return render_template(template, **error_page_context(error)), error.code
 
     @app.errorhandler(problems.ValidationProblem)
     def _validation_problem(error: problems.ValidationProblem):

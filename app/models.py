@@ -247,6 +247,9 @@ class Case(db.Model):
     outcomes: so.Mapped[list[OutcomeUpdate]] = so.relationship(
         back_populates="case", order_by="OutcomeUpdate.happened_on.desc()"
     )
+    translations: so.Mapped[list["CaseTranslation"]] = so.relationship(
+        back_populates="case", cascade="all, delete-orphan", passive_deletes=True, order_by="CaseTranslation.locale"
+    )
 
     @property
     def stock_available(self) -> int:
@@ -254,6 +257,35 @@ class Case(db.Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.slug}>"
+
+
+class CaseTranslation(db.Model):
+    """A case's public texts in another language (fr, es, ar). An empty field shows the English one."""
+
+    __tablename__ = "case_translation"
+    __table_args__ = (sa.UniqueConstraint("case_id", "locale"),)
+
+    TEXT_FIELDS = ("name", "country", "summary", "ask", "story", "what_to_write", "authority_name", "solidarity_name",
+                   "photo_alt")
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"))
+    locale: so.Mapped[str] = so.mapped_column(sa.String(8))
+    name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    country: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    summary: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    ask: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    story: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    what_to_write: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    authority_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    solidarity_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    photo_alt: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    case: so.Mapped[Case] = so.relationship(back_populates="translations")
+
+    def __repr__(self) -> str:
+        return f"<CaseTranslation {self.case_id} {self.locale}>"
 
 
 class OutcomeUpdate(db.Model):

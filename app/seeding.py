@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import Campaign, Case, CaseStatus, OutcomeUpdate, PackSize
+from .models import Campaign, Case, CaseStatus, CaseTranslation, OutcomeUpdate, PackSize
 
 DATA_FILE = Path(__file__).parent / "data" / "campaigns.json"
 CURRENT_CAMPAIGN_SLUG = "w4r-2025"
@@ -23,10 +23,11 @@ class SeedResult:
     cases: int = 0
     outcomes: int = 0
     pack_sizes: int = 0
+    translations: int = 0
 
     @property
     def changed(self) -> bool:
-        return any((self.campaigns, self.cases, self.outcomes, self.pack_sizes))
+        return any((self.campaigns, self.cases, self.outcomes, self.pack_sizes, self.translations))
 
 
 def load_data(path: Path = DATA_FILE) -> dict[str, Any]:
@@ -112,4 +113,11 @@ def _seed_case(campaign: Campaign, position: int, data: dict[str, Any], result: 
                 OutcomeUpdate(case_id=case.id, happened_on=key[0], title=key[1], body=outcome.get("body", ""))
             )
             result.outcomes += 1
+    # Texts in other languages: only languages the case has none in yet (staff edits are kept).
+    have = set(db.session.scalars(sa.select(CaseTranslation.locale).where(CaseTranslation.case_id == case.id)))
+    for locale, texts in data.get("translations", {}).items():
+        if locale not in have:
+            fields = {k: texts.get(k, "") for k in CaseTranslation.TEXT_FIELDS}
+            db.session.add(CaseTranslation(case_id=case.id, locale=locale, **fields))
+            result.translations += 1
     return created

@@ -11,7 +11,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from . import photos
-from .services import MAX_TARGET, CampaignInput, CaseInput, Photo
+from .services import MAX_TARGET, TRANSLATION_LIMITS, CampaignInput, CaseInput, Photo, TranslationInput
 
 TEXT_LIMIT = 20_000
 
@@ -77,6 +77,25 @@ class CaseForm(CleanForm):
             solidarity_address_is_placeholder=bool(self.solidarity_address_is_placeholder.data) or not text("solidarity_address"),
             target=self.target.data, position=self.position.data, photo_alt=text("photo_alt"),
         )
+
+
+class CaseTranslationForm(CleanForm):
+    """A case's public texts in French, Spanish or Arabic. Summary, ask and story are needed, like in
+    English; leave the others empty to show the English text."""
+
+    name = StringField("Name (if it is written differently)", validators=[Optional(), Length(max=TRANSLATION_LIMITS["name"])])
+    country = StringField("Country", validators=[Optional(), Length(max=TRANSLATION_LIMITS["country"])])
+    summary = StringField("Summary", validators=[DataRequired(message="Enter a one-line summary."), Length(max=TRANSLATION_LIMITS["summary"])])
+    ask = StringField("The ask", validators=[DataRequired(message="Enter what the campaign asks for."), Length(max=TRANSLATION_LIMITS["ask"])])
+    story = TextAreaField("Their story", validators=[DataRequired(message="Tell their story."), Length(max=TRANSLATION_LIMITS["story"])])
+    what_to_write = TextAreaField("What to write", validators=[Optional(), Length(max=TRANSLATION_LIMITS["what_to_write"])])
+    authority_name = StringField("Appeals go to", validators=[Optional(), Length(max=TRANSLATION_LIMITS["authority_name"])])
+    solidarity_name = StringField("Solidarity cards go to", validators=[Optional(), Length(max=TRANSLATION_LIMITS["solidarity_name"])])
+    photo_alt = StringField("Photo description", validators=[Optional(), Length(max=TRANSLATION_LIMITS["photo_alt"])])
+
+    def to_input(self) -> TranslationInput:
+        text = lambda name: (self[name].data or "").strip()  # noqa: E731
+        return TranslationInput(**{name: text(name) for name in TRANSLATION_LIMITS})
 
 
 class OutcomeForm(CleanForm):

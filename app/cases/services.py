@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from flask_babel import format_decimal, lazy_gettext, ngettext
 
 from .. import audit
 from ..extensions import db
@@ -21,6 +22,7 @@ from ..models import (
     Campaign,
     Case,
     CaseStatus,
+    CaseTranslation,
     Mailing,
     MailingStatus,
     OutcomeUpdate,
@@ -217,14 +219,38 @@ class TimelineEntry:
     status: Optional[MailingStatus] = None
 
 
+# The public timeline, in the page's language: whole sentences, so each language can order its words.
 PUBLIC_DESTINATIONS = {
-    "person": "to {name}", "family": "to {name}'s family", "partner": "to a partner organisation for {name}",
-    "embassy": "to an embassy", "authority": "to the authorities",
+    "person": lazy_gettext("to %(name)s"), "family": lazy_gettext("to %(name)s's family"),
+    "partner": lazy_gettext("to a partner organisation for %(name)s"),
+    "embassy": lazy_gettext("to an embassy"), "authority": lazy_gettext("to the authorities"),
 }
 STEP_WORDS = {MailingStatus.PREPARED: "prepared", MailingStatus.SENT: "sent", MailingStatus.DELIVERED: "delivered",
               MailingStatus.ACKNOWLEDGED: "acknowledged as received"}
 DATE_FIELDS = {MailingStatus.PREPARED: "prepared_on", MailingStatus.SENT: "sent_on",
                MailingStatus.DELIVERED: "delivered_on", MailingStatus.ACKNOWLEDGED: "acknowledged_on"}
+
+
+def public_mailing_title(m: Mailing, status: MailingStatus, case_name: str) -> str:
+    """"12,000 solidarity cards sent to Sonia Dahmani's family", in the current language."""
+    n, num = m.quantity, format_decimal(m.quantity)
+    solidarity = m.content.value == "solidarity"
+    if status is MailingStatus.SENT:
+        where = PUBLIC_DESTINATIONS[m.destination_type.value] % {"name": case_name}
+        if solidarity:
+            return ngettext("%(count)s solidarity card sent %(where)s", "%(count)s solidarity cards sent %(where)s",
+                            n, count=num, where=where)
+        return ngettext("%(count)s appeal letter sent %(where)s", "%(count)s appeal letters sent %(where)s",
+                        n, count=num, where=where)
+    if status is MailingStatus.DELIVERED:
+        if solidarity:
+            return ngettext("%(count)s solidarity card delivered", "%(count)s solidarity cards delivered", n, count=num)
+        return ngettext("%(count)s appeal letter delivered", "%(count)s appeal letters delivered", n, count=num)
+    if solidarity:
+        return ngettext("%(count)s solidarity card acknowledged as received",
+                        "%(count)s solidarity cards acknowledged as received", n, count=num)
+    return ngettext("%(count)s appeal letter acknowledged as received",
+                    "%(count)s appeal letters acknowledged as received", n, count=num)
 
 
 def timeline(case: Case, public: bool) -> list[TimelineEntry]:
@@ -242,17 +268,97 @@ def timeline(case: Case, public: bool) -> list[TimelineEntry]:
         query = query.where(Mailing.status.in_(MAILED_STATUSES))
     for m in db.session.scalars(query):
         kind = "solidarity cards" if m.content.value == "solidarity" else "appeal letters"
-        where = PUBLIC_DESTINATIONS[m.destination_type.value].format(name=case.name)
         for status, field_name in DATE_FIELDS.items():
             on = getattr(m, field_name)
             if on is None or (public and status is MailingStatus.PREPARED):
                 continue
-            title = f"{m.quantity:,} {kind} {STEP_WORDS[status]}"
-            if status in (MailingStatus.PREPARED, MailingStatus.SENT):
-                title += f" {where}" if public else f" → {m.destination}"
+            if public:
+                title = public_mailing_title(m, status, case.name)
+            else:
+                title = f"{m.quantity:,} {kind} {STEP_WORDS[status]}"
+                if status in (MailingStatus.PREPARED, MailingStatus.SENT):
+                    title += f" → {m.destination}"
             entries.append(TimelineEntry(on=on, kind="mailing", title=title, mailing=None if public else m, status=status))
     entries.sort(key=lambda e: (e.on, e.kind == "mailing"), reverse=True)
     return entries
+
+
+# --- Case texts in other languages ----------------------------------------------------------------------
+
+TRANSLATED_LOCALES = ("fr", "es", "ar")  # English lives on the case itself
+
+
+@dataclass
+class TranslationInput:
+    """A case's public texts in one language; empty optional fields show the English text."""
+
+    summary: str
+    ask: str
+    story: str
+    name: str = ""
+    country: str = ""
+    what_to_write: str = ""
+    authority_name: str = ""
+    solidarity_name: str = ""
+    photo_alt: str = ""
+
+
+TRANSLATION_LIMITS = {"name": 200, "country": 100, "summary": 500, "ask": 500, "story": 20_000,
+                      "what_to_write": 20_000, "authority_name": 200, "solidarity_name": 200, "photo_alt": 300}
+
+
+def get_translation(case: Case, locale: str) -> Optional[CaseTranslation]:
+    return db.session.scalar(
+        sa.select(CaseTranslation).where(CaseTranslation.case_id == case.id, CaseTranslation.locale == locale)
+    )
+
+
+def translations_of(case: Case) -> dict[str, CaseTranslation]:
+    """The case's translations by locale."""
+    return {t.locale: t for t in db.session.scalars(sa.select(CaseTranslation).where(CaseTranslation.case_id == case.id))}
+
+
+def save_translation(case: Case, locale: str, data: TranslationInput, actor: User) -> CaseTranslation:
+    """Add or change the case's texts in `locale`. Same rules as the English texts. Audited; commits."""
+    if locale not in TRANSLATED_LOCALES:
+        raise CaseError("Choose French, Spanish or Arabic.")
+    for name in ("summary", "ask", "story"):
+        if not getattr(data, name).strip():
+            raise CaseError("This text is needed in every language.", name)
+    for name, limit in TRANSLATION_LIMITS.items():
+        if len(getattr(data, name)) > limit:
+            raise CaseError(f"Keep this under {limit:,} characters.", name)
+    translation = get_translation(case, locale)
+    before = {} if translation is None else {k: getattr(translation, k) for k in TRANSLATION_LIMITS}
+    if translation is None:
+        translation = CaseTranslation(case_id=case.id, locale=locale)
+        db.session.add(translation)
+    for name, value in asdict(data).items():
+        setattr(translation, name, value)
+    after = {k: getattr(translation, k) for k in TRANSLATION_LIMITS}
+    changed = [k for k in after if after[k] != before.get(k)]
+    if changed:
+        shorten = lambda v: v[:200] + "…" if isinstance(v, str) and len(v) > 200 else v  # noqa: E731
+        audit.record("case.translation_saved", case, actor=actor, comment=locale,
+                     before={k: shorten(before.get(k)) for k in changed}, after={k: shorten(after[k]) for k in changed})
+    try:
+        db.session.commit()
+    except IntegrityError as error:  # someone else added this language at the same moment
+        db.session.rollback()
+        raise CaseError("Someone else saved this language just now: reload the page and try again.") from error
+    return translation
+
+
+def delete_translation(case: Case, locale: str, actor: User) -> bool:
+    """Remove the case's texts in `locale` (the public pages show English again). Audited; commits."""
+    translation = get_translation(case, locale)
+    if translation is None:
+        return False
+    audit.record("case.translation_deleted", case, actor=actor, comment=locale,
+                 before={"summary": translation.summary[:200]}, after={})
+    db.session.delete(translation)
+    db.session.commit()
+    return True
 
 
 def history(case: Case, limit: int = 20) -> list:

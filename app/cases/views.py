@@ -10,7 +10,7 @@ from ..models import CaseStatus
 from ..tracking import stats
 from ..tracking.filters import parse_id
 from . import photos, services
-from .forms import ActionForm, CampaignForm, CaseForm, OutcomeForm
+from .forms import ActionForm, CampaignForm, CaseForm, CaseTranslationForm, OutcomeForm
 
 bp = Blueprint("cases", __name__)
 
@@ -105,6 +105,55 @@ def edit_case(case_id: int):
             flash("Case saved.", "success")
             return redirect(url_for("cases.staff_case", case_id=case.id), code=303)
     return _case_form_page(form, case, status=422 if form.is_submitted() else 200)
+
+
+# --- Case texts in French, Spanish and Arabic --------------------------------------------------------------
+
+def _locale_or_404(locale: str) -> str:
+    if locale not in services.TRANSLATED_LOCALES:
+        abort(404)
+    return locale
+
+
+def _translation_page(case, locale: str, form: CaseTranslationForm, status: int = 200):
+    from ..i18n import LANGUAGES
+
+    return render_template(
+        "cases/translation.html", case=case, locale=locale, language=LANGUAGES[locale], languages=LANGUAGES,
+        locales=services.TRANSLATED_LOCALES, existing=services.translations_of(case), form=form,
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.route("/staff/cases/<int:case_id>/translations/<locale>", methods=["GET", "POST"])
+@staff_required
+def edit_translation(case_id: int, locale: str):
+    """The case's public texts in one language (French, Spanish, Arabic); empty fields show English."""
+    case = _case_or_404(case_id)
+    locale = _locale_or_404(locale)
+    existing = services.get_translation(case, locale)
+    form = CaseTranslationForm(obj=existing if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.save_translation(case, locale, form.to_input(), _me())
+        except services.CaseError as error:
+            _field_error(form, error, "summary")
+        else:
+            flash(f"{case.name}: texts in this language saved.", "success")
+            return redirect(url_for("cases.edit_translation", case_id=case.id, locale=locale), code=303)
+    return _translation_page(case, locale, form, status=422 if form.is_submitted() else 200)
+
+
+@bp.post("/staff/cases/<int:case_id>/translations/<locale>/delete")
+@staff_required
+def delete_translation(case_id: int, locale: str):
+    """Remove the case's texts in one language: its public pages show English again."""
+    case = _case_or_404(case_id)
+    locale = _locale_or_404(locale)
+    ActionForm().validate_on_submit() or abort(400)
+    if services.delete_translation(case, locale, _me()):
+        flash("Translation removed: the public pages show the English texts in this language.", "success")
+    return redirect(url_for("cases.edit_translation", case_id=case.id, locale=locale), code=303)
 
 
 def _case_page(case, outcome_form: OutcomeForm, status: int = 200):

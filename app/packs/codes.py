@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from flask_babel import gettext
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 # Crockford decoding: I and L read as 1, O as 0; case-insensitive.
@@ -73,12 +75,12 @@ def parse_code(text: str) -> str:
     """The canonical code typed as `text`, or InvalidCode / CheckSymbolMismatch."""
     code = normalise(text)
     if len(code) != CODE_LENGTH:
-        raise InvalidCode(f"A pack code has {CODE_LENGTH} letters and digits; this has {len(code)}.")
+        raise InvalidCode(gettext("A pack code has %(expected)s letters and digits; this has %(length)s.", expected=CODE_LENGTH, length=len(code)))
     if any(ch not in _VALUE for ch in code):  # U is no Crockford symbol (and never issued)
-        raise InvalidCode("A pack code uses only the digits and the letters printed on the label.")
+        raise InvalidCode(gettext("A pack code uses only the digits and the letters printed on the label."))
     body, check = code[:-1], code[-1]
     if check_value(body) != _VALUE[check]:
-        raise CheckSymbolMismatch("That code has a typo: please check each letter and digit.")
+        raise CheckSymbolMismatch(gettext("That code has a typo: please check each letter and digit."))
     return code
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, abort, render_template
 
 from ..htmx import render
+from ..i18n import current_language
 from . import services
 
 bp = Blueprint("public", __name__)
@@ -18,7 +19,7 @@ def home():
     campaign = services.current_campaign()
     if campaign is None:
         return render_template("public/no_campaign.html")
-    cases = services.public_cases(campaign)
+    cases = services.localize_all(services.public_cases(campaign), current_language().code)
     totals = services.case_totals([c.id for c in cases])
     return render(
         "public/home.html",
@@ -38,6 +39,7 @@ def case_page(slug: str):
     if case is None:
         abort(404)
     totals = services.case_totals([case.id])[case.id]
+    case = services.localize(case, current_language().code)
     return render(
         "public/case.html", "public/_case_totals.html", case=case, campaign=case.campaign, totals=totals,
         timeline=services.public_timeline(case),

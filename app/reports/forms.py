@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
@@ -27,25 +28,25 @@ class CardsField(IntegerField):
                 return
             if not raw.isdigit() or len(raw) > 6:
                 self.data = None
-                raise ValueError("Enter a whole number of cards, like 3.")
+                raise ValueError(gettext("Enter a whole number of cards, like 3."))
             self.data = int(raw)
 
 
 CARDS_VALIDATORS = [
-    InputRequired(message="Enter how many cards you posted."),
-    NumberRange(min=1, max=MAX_CARDS, message=f"Enter a number from 1 to {MAX_CARDS}."),
+    InputRequired(message=_l("Enter how many cards you posted.")),
+    NumberRange(min=1, max=MAX_CARDS, message=_l("Enter a number from %(min)s to %(max)s.")),
 ]
 KEY_VALIDATORS = [
-    DataRequired(message="The form is incomplete: reload the page."),
-    Length(max=MAX_KEY_LENGTH),
-    Regexp(r"^[A-Za-z0-9-]+$", message="The form is incomplete: reload the page."),
+    DataRequired(message=_l("The form is incomplete: reload the page.")),
+    Length(max=MAX_KEY_LENGTH, message=_l("The form is incomplete: reload the page.")),
+    Regexp(r"^[A-Za-z0-9-]+$", message=_l("The form is incomplete: reload the page.")),
 ]
 
 
 class ReportForm(FlaskForm):
     """How many cards did you post? The key makes retries and double taps count once."""
 
-    cards = CardsField("How many cards did you post?", validators=CARDS_VALIDATORS, default=1)
+    cards = CardsField(_l("How many cards did you post?"), validators=CARDS_VALIDATORS, default=1)
     # No default: a post must carry the key its page was given (a default would make every retry new).
     idempotency_key = HiddenField(validators=KEY_VALIDATORS)
 
@@ -54,8 +55,9 @@ class CodeForm(FlaskForm):
     """The short code printed under the QR code, typed by hand."""
 
     code = StringField(
-        "Pack code",
-        validators=[DataRequired(message="Type the code printed under the QR code."), Length(max=40, message="That is too long for a pack code.")],
+        _l("Pack code"),
+        validators=[DataRequired(message=_l("Type the code printed under the QR code.")),
+                    Length(max=40, message=_l("That is too long for a pack code."))],
     )
 
 

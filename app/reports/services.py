@@ -21,6 +21,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
@@ -45,12 +46,15 @@ class TooManyCards(ReportError):
     def __init__(self, cards_left: int, size: int):
         self.cards_left = cards_left
         self.size = size
+        # Messages for people, in the page's language (English for staff and the API).
         if cards_left <= 0:
-            message = f"All {size} cards of this pack have already been reported. Thank you!"
+            message = ngettext("The %(num)s card of this pack has already been reported. Thank you!",
+                               "All %(num)s cards of this pack have already been reported. Thank you!", size)
         elif cards_left == 1:
-            message = "Only 1 card is left in this pack: enter 1."
+            message = gettext("Only 1 card is left in this pack: enter 1.")
         else:
-            message = f"Only {cards_left} cards are left in this pack: enter {cards_left} or fewer."
+            message = ngettext("Only %(num)s card is left in this pack: enter %(num)s or fewer.",
+                               "Only %(num)s cards are left in this pack: enter %(num)s or fewer.", cards_left)
         super().__init__(message)
 
 
@@ -115,23 +119,24 @@ def totals_for(pack: Pack) -> PackTotals:
 
 def _check_cards(cards: int) -> None:
     if isinstance(cards, bool) or not isinstance(cards, int) or not 1 <= cards <= MAX_CARDS:
-        raise ReportError(f"Enter a whole number of cards from 1 to {MAX_CARDS}.")
+        raise ReportError(gettext("Enter a whole number of cards from 1 to %(max)s.", max=MAX_CARDS))
 
 
 def _check_key(key: str) -> str:
     key = (key or "").strip()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ReportError("This report has no valid idempotency key: reload the page and try again.")
+        raise ReportError(gettext("This report has no valid idempotency key: reload the page and try again."))
     return key
 
 
 def _replay(existing: Report, pack_id: int, cards: int) -> Recorded:
     """The first answer for a repeated key, or KeyConflict when the body differs."""
     if existing.pack_id != pack_id or existing.cards != cards:
-        raise KeyConflict(
-            f"This report was already sent with {existing.cards} card{'s' if existing.cards != 1 else ''}. "
-            "Reload the page to report more cards."
-        )
+        raise KeyConflict(ngettext(
+            "This report was already sent with %(num)s card. Reload the page to report more cards.",
+            "This report was already sent with %(num)s cards. Reload the page to report more cards.",
+            existing.cards,
+        ))
     return Recorded(existing, replayed=True)
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask.wrappers import Response
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..auth.decorators import staff_required
 from ..extensions import db, limiter
 from ..htmx import render, wants_fragment
+from ..i18n import current_language
+from ..public.services import localize
 from ..models import Pack, ReportSource
 from ..packs import codes
 from . import services
@@ -56,6 +59,11 @@ def _no_store(body) -> Response:
     return response
 
 
+def _case_of(pack: Pack):
+    """The pack's case in the page's language (English where it has no translation)."""
+    return localize(pack.case, current_language().code)
+
+
 def _pack_not_found():
     return _no_store((render_template("reports/pack_not_found.html"), 404))
 
@@ -64,7 +72,7 @@ def _pack_page(pack: Pack, form: ReportForm, status: int = 200, **context):
     """The pack page with the report form (or, with `recorded`, the thanks) in place."""
     response = render(
         "reports/pack.html", "reports/_report_form.html", status_code=status,
-        pack=pack, case=pack.case, form=form, **context,
+        pack=pack, case=_case_of(pack), form=form, **context,
     )
     return _no_store(response)
 
@@ -109,7 +117,7 @@ def post_report(token: str):
         else:
             if wants_fragment():
                 return _no_store(render_template(
-                    "reports/_thanks.html", pack=pack, case=pack.case, report=recorded.report,
+                    "reports/_thanks.html", pack=pack, case=_case_of(pack), report=recorded.report,
                     replayed=recorded.replayed, totals=services.totals_for(pack),
                 ))
             return redirect(url_for("reports.thanks", token=pack.token, report_id=recorded.report.id), code=303)
@@ -124,7 +132,7 @@ def thanks(token: str, report_id: int):
     if pack is None or report is None or report.pack_id != pack.id:
         return _pack_not_found()
     return _no_store(render_template(
-        "reports/pack.html", pack=pack, case=pack.case, report=report, replayed=False,
+        "reports/pack.html", pack=pack, case=_case_of(pack), report=report, replayed=False,
         totals=services.totals_for(pack), form=None,
     ))
 
@@ -135,10 +143,12 @@ def csrf_expired(error: CSRFError):
     token = (request.view_args or {}).get("token")
     pack = services.find_pack_by_token(token) if token and request.endpoint == "reports.post_report" else None
     if pack is None:
-        return render_template("errors/error.html", error=error), 400
+        from ..errors import error_page_context
+
+        return render_template("errors/error.html", **error_page_context(error)), 400
     form = ReportForm()
     form.validate()
-    form.cards.errors = ["Your page was open for a long time: please tap the button again."]
+    form.cards.errors = [gettext("Your page was open for a long time: please tap the button again.")]
     return _pack_page(pack, form, status=400)
 
 
@@ -156,7 +166,7 @@ def enter_code():
         else:
             if pack is not None:
                 return redirect(url_for("reports.pack_page", token=pack.token), code=303)
-            form.code.errors.append("No pack has that code. Check it against the label and try again.")
+            form.code.errors.append(gettext("No pack has that code. Check it against the label and try again."))
     status = 422 if form.errors else 200
     return render_template("reports/enter_code.html", form=form), status
 

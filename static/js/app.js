@@ -15,9 +15,12 @@
     var flash = document.getElementById("flash");
     if (!flash) return;
     var status = event.detail.xhr.status;
-    var message = status === 429 ? "Too many requests — please wait a moment and try again."
-      : status >= 500 ? "Something went wrong on our side. Please try again."
-      : "That did not work (error " + status + "). Please reload the page and try again.";
+    // The texts come translated from the page (#flash's data-msg-* attributes); English if missing.
+    var texts = flash.dataset;
+    var message = status === 429 ? (texts.msgBusy || "Too many requests — please wait a moment and try again.")
+      : status >= 500 ? (texts.msgServer || "Something went wrong on our side. Please try again.")
+      : (texts.msgFailed || "That did not work (error {status}). Please reload the page and try again.")
+          .replace("{status}", String(status));
     var p = document.createElement("p");
     p.className = "flash flash--error";
     p.textContent = message;
@@ -29,7 +32,8 @@
     if (!flash) return;
     var p = document.createElement("p");
     p.className = "flash flash--error";
-    p.textContent = "No connection. Check your network and try again — nothing was counted twice.";
+    p.textContent = flash.dataset.msgOffline
+      || "No connection. Check your network and try again — nothing was counted twice.";
     flash.replaceChildren(p);
   });
 })();
