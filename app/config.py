@@ -80,6 +80,8 @@ def from_environment(instance_path: str) -> dict:
         # "json": one JSON object per log line (the app's loggers; gunicorn.conf.py does gunicorn's).
         "LOG_FORMAT": (os.environ.get("LOG_FORMAT") or "").strip().lower() or None,
         "LOG_LEVEL": (os.environ.get("LOG_LEVEL") or "INFO").upper(),
+        # Every API call, per token (or per client address without one).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
         # The chase list: dispatched packs with no report after this many days.
         "CHASE_AFTER_DAYS": _int("CHASE_AFTER_DAYS", 14),
     }
