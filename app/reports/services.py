@@ -23,12 +23,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, database
 from ..extensions import db
 from ..webhooks import services as webhooks
 from ..models import Pack, Report, ReportSource, User, utcnow
 from ..packs import codes
-from ..public.services import case_totals
+from ..tracking import stats
 
 MAX_CARDS = 1000  # the largest pack (and the report table's CHECK)
 MAX_KEY_LENGTH = 100
@@ -82,14 +82,14 @@ class PackTotals:
 # --- Finding packs --------------------------------------------------------------------------------
 
 def find_pack_by_token(text: str) -> Optional[Pack]:
-    """The pack whose secret token this is (any case; I/L/O read as 1/1/0), else None.
+    """The pack whose secret token this is (any case; I/L/O read as 1/1/0), with its case, else None.
 
-    A reissued pack has a new token, so its old one finds nothing.
+    A reissued pack has a new token, so its old one finds nothing. One query (the case is joined).
     """
     token = codes.normalise(text or "")
     if len(token) != codes.TOKEN_LENGTH:
         return None
-    return db.session.scalar(sa.select(Pack).where(Pack.token == token))
+    return db.session.scalar(sa.select(Pack).options(so.joinedload(Pack.case)).where(Pack.token == token))
 
 
 def find_pack_by_code(text: str) -> Optional[Pack]:
@@ -103,12 +103,17 @@ def find_report_by_key(key: str) -> Optional[Report]:
 
 
 def totals_for(pack: Pack) -> PackTotals:
-    """The pack's posted count and the case's reported total, read fresh."""
+    """The pack's posted count and the case's reported total (the dashboard's definition), read fresh."""
+    return pack_totals(pack.id, pack.case_id)
+
+
+def pack_totals(pack_id: int, case_id: int) -> PackTotals:
+    """`totals_for` by ids (no pack object to refresh)."""
     posted, size = db.session.execute(
-        sa.select(Pack.cards_posted, Pack.size).where(Pack.id == pack.id)
+        sa.select(Pack.cards_posted, Pack.size).where(Pack.id == pack_id)
     ).one()
-    reported = case_totals([pack.case_id])[pack.case_id].reported
-    return PackTotals(pack_posted=posted, pack_size=size, case_reported=reported)
+    reported = db.session.scalar(stats.reports_select([case_id], stats.NO_FILTERS))
+    return PackTotals(pack_posted=posted, pack_size=size, case_reported=int(reported or 0))
 
 
 # --- Recording --------------------------------------------------------------------------------------
@@ -164,36 +169,41 @@ def record_report(
 ) -> Recorded:
     """Record that `cards` cards of `pack` were posted, exactly once per idempotency key. Commits.
 
+    Reads first (a replayed key, the webhooks to notify), then ends that read transaction and writes in
+    one short transaction: the conditional UPDATE of the counter, the report row, its webhook
+    deliveries. On SQLite only that transaction holds the write lock (see `database.reads_first`).
+    The caller's session is rolled back first: pass no pending changes in.
+
     Raises TooManyCards (nothing saved) when they do not fit, KeyConflict when the key was used for
     another report, ReportError for invalid input.
     """
     _check_cards(cards)
     key = _check_key(idempotency_key)
     pack_id, case_id = pack.id, pack.case_id
+    actor_id = actor.id if actor else None
 
     existing = find_report_by_key(key)
     if existing is not None:
         try:
             return _replay(existing, pack_id, cards)
         finally:
-            db.session.rollback()  # nothing to write; end the (write-locked on SQLite) transaction
+            db.session.rollback()  # nothing to write; end the transaction
+    hook_ids = webhooks.subscribers("report.recorded")
+    db.session.rollback()  # end the read transaction before taking the write lock
 
+    created_at = utcnow()
     try:
-        if not _bump(pack_id, cards):
-            raise _refuse_too_many(pack_id)
-        report = Report(
-            pack_id=pack_id,
-            case_id=case_id,
-            cards=cards,
-            source=source,
-            idempotency_key=key,
-            created_by_id=actor.id if actor else None,
-        )
-        db.session.add(report)
-        db.session.flush()
-        webhooks.emit("report.recorded", {"report_id": report.id, "pack_id": pack_id, "case_id": case_id,
-                                          "cards": cards, "source": source.value})
-        db.session.commit()
+        with database.write_transaction():
+            if not _bump(pack_id, cards):
+                raise _refuse_too_many(pack_id)
+            result = db.session.execute(sa.insert(Report).values(
+                pack_id=pack_id, case_id=case_id, cards=cards, source=source, idempotency_key=key,
+                created_at=created_at, created_by_id=actor_id, voided=False, void_reason="",
+            ))
+            report_id = result.inserted_primary_key[0]
+            webhooks.queue(hook_ids, "report.recorded", {"report_id": report_id, "pack_id": pack_id,
+                                                         "case_id": case_id, "cards": cards, "source": source.value})
+            db.session.commit()
     except IntegrityError:
         # Another request with the same key committed first (its INSERT won the unique index).
         db.session.rollback()
@@ -202,6 +212,12 @@ def record_report(
         if existing is None:
             raise
         return _replay(existing, pack_id, cards)
+    # The row as written, without reading it back: a persistent object with nothing to load.
+    report = Report(id=report_id, pack_id=pack_id, case_id=case_id, cards=cards, source=source,
+                    idempotency_key=key, created_at=created_at, created_by_id=actor_id, voided=False,
+                    voided_at=None, voided_by_id=None, void_reason="", corrects_id=None)
+    so.make_transient_to_detached(report)
+    db.session.add(report)
     return Recorded(report)
 
 
