@@ -161,9 +161,10 @@ def gunicorn(target: str, env: dict[str, str], workers: int = 2, port: Optional[
     env = dict(env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers),
                PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]))
     env.setdefault("HOME", tempfile.gettempdir())
+    log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT), target],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=env, stdout=subprocess.DEVNULL, stderr=log, text=True, start_new_session=True,
     )
     server = Server(process, port, f"http://127.0.0.1:{port}")
     try:
@@ -176,7 +177,8 @@ def gunicorn(target: str, env: dict[str, str], workers: int = 2, port: Optional[
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{target} did not start: {process.stderr.read() if process.stderr else ''}")
+                log.seek(0)
+                raise RuntimeError(f"{target} did not start: {log.read()[-2000:]}")
             time.sleep(0.2)
         while len(server.worker_pids()) < workers and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -188,6 +190,7 @@ def gunicorn(target: str, env: dict[str, str], workers: int = 2, port: Optional[
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 # --- wrk ---------------------------------------------------------------------------------------------
