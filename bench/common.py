@@ -128,6 +128,19 @@ class Server:
     def worker_rss_mb(self) -> list[float]:
         return [rss_mb(pid) for pid in self.worker_pids()]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the master and its workers (from /proc/<pid>/stat)."""
+        return sum(cpu_seconds(pid) for pid in [self.process.pid, *self.worker_pids()])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process, in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def rss_mb(pid: int) -> float:
     """Resident set size of a process from /proc/<pid>/status (VmRSS), in MB."""
@@ -201,14 +214,25 @@ class WrkResult:
     requests: int
     errors: int  # non-2xx/3xx responses and socket errors
     latency_ms: float
+    cpu_ms_per_request: float = 0.0  # the server's CPU time (all its processes) per request
 
     def __str__(self) -> str:
-        return f"{self.requests_per_s:,.0f} req/s ({self.requests} requests, {self.errors} errors, avg {self.latency_ms:.1f} ms)"
+        return (f"{self.requests_per_s:,.0f} req/s ({self.requests} requests, {self.errors} errors, "
+                f"avg {self.latency_ms:.1f} ms, {self.cpu_ms_per_request:.2f} ms CPU per request)")
 
 
 def _ms(value: str) -> float:
     number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def measure(server: Server, mode: str, tokens_file: str, seconds: int = 10, connections: int = 8, **kwargs) -> WrkResult:
+    """`wrk` against a server, with the CPU time its processes used per request."""
+    before = server.cpu_seconds()
+    result = wrk(server.base, mode, tokens_file, seconds, connections, **kwargs)
+    used = server.cpu_seconds() - before
+    result.cpu_ms_per_request = used * 1000 / result.requests if result.requests else 0.0
+    return result
 
 
 def wrk(base: str, mode: str, tokens_file: str, seconds: int = 10, connections: int = 8, threads: int = 1,

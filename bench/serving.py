@@ -41,6 +41,11 @@ class Pair:
     def ratio(self) -> float:
         return self.app.requests_per_s / self.floor.requests_per_s if self.floor.requests_per_s else 0.0
 
+    @property
+    def cpu_ratio(self) -> float:
+        """Floor CPU per request / app CPU per request: the throughput ratio on an idle machine."""
+        return self.floor.cpu_ms_per_request / self.app.cpu_ms_per_request if self.app.cpu_ms_per_request else 0.0
+
 
 @dataclass
 class ServingResults:
@@ -88,9 +93,9 @@ def measure(seconds: int = 8, rounds: int = 2, redis_url: str = "redis://127.0.0
             csrf, cookie = c.form_session(app.base, data.tokens[0])
             for _ in range(rounds):
                 for mode in modes:
-                    keep(("floor", mode), c.wrk(floor.base, mode, data.tokens_file, seconds, connections))
-                    keep(("app", mode), c.wrk(app.base, mode, data.tokens_file, seconds, connections,
-                                              csrf=csrf, cookie=cookie, forwarded=True))
+                    keep(("floor", mode), c.measure(floor, mode, data.tokens_file, seconds, connections))
+                    keep(("app", mode), c.measure(app, mode, data.tokens_file, seconds, connections,
+                                                  csrf=csrf, cookie=cookie, forwarded=True))
                 results.rss_mb = [max(a, b) for a, b in zip(app.worker_rss_mb(), results.rss_mb or [0.0] * 8)]
         for mode in modes:
             results.pairs.append(Pair(mode, best[("floor", mode)], best[("app", mode)]))
@@ -117,15 +122,20 @@ def markdown(results: ServingResults, seconds: int) -> str:
         " twice, best of each. SQLite (WAL, synchronous=FULL). Rate limits on, storage "
         f"`{results.storage.split('://')[0]}`.",
         "",
-        "| what | floor req/s | app req/s | app errors | app avg latency | ratio | goal | |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| what | floor req/s | app req/s | app errors | app avg latency | ratio | goal | |"
+        " CPU ms/request floor · app | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for pair in results.pairs:
         goal = GOALS[pair.mode]
         lines.append(
             f"| {LABELS[pair.mode]} | {pair.floor.requests_per_s:,.0f} | {pair.app.requests_per_s:,.0f} | "
             f"{pair.app.errors} | {pair.app.latency_ms:.1f} ms | {pair.ratio:.2f}× | ≥ {goal}× | "
-            f"{_mark(pair.ratio >= goal and pair.app.errors == 0)} |")
+            f"{_mark(pair.ratio >= goal and pair.app.errors == 0)} | "
+            f"{pair.floor.cpu_ms_per_request:.2f} · {pair.app.cpu_ms_per_request:.2f} | {pair.cpu_ratio:.2f}× |")
+    lines += ["", "The CPU columns count the server processes' own CPU time (from /proc) per request: unlike"
+              " req/s they hardly move when other programs load the machine, and the CPU ratio is the"
+              " throughput ratio the two would have on an otherwise idle machine."]
     lines += ["", "| what | result | goal | |", "|---|---:|---:|---|"]
     rss = max(results.rss_mb or [0.0])
     lines.append(f"| RSS per gunicorn worker after the load (max of {len(results.rss_mb)}) | {rss:.0f} MB | "

@@ -16,6 +16,7 @@ the scan station and the API all call these.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -79,6 +80,27 @@ class PackTotals:
         return self.pack_size - self.pack_posted
 
 
+# --- Statements of the hot paths, built once (Core on the tables where no ORM object is needed) ---
+
+_PACK_T, _REPORT_T = Pack.__table__, Report.__table__
+_PACK_BY_TOKEN = sa.select(Pack).options(so.joinedload(Pack.case)).where(Pack.token == sa.bindparam("token"))
+_REPORT_BY_KEY = sa.select(Report).where(Report.idempotency_key == sa.bindparam("key"))
+_PACK_COUNTS = sa.select(_PACK_T.c.cards_posted, _PACK_T.c.size).where(_PACK_T.c.id == sa.bindparam("pack_id"))
+# The counter moves only by this conditional UPDATE: it fits, or nothing changes (rowcount 0).
+_BUMP = (
+    sa.update(_PACK_T)
+    .where(_PACK_T.c.id == sa.bindparam("pack_id"), _PACK_T.c.cards_posted + sa.bindparam("cards") <= _PACK_T.c.size)
+    .values(cards_posted=_PACK_T.c.cards_posted + sa.bindparam("cards"))
+)
+_INSERT_REPORT = sa.insert(_REPORT_T)
+
+
+@functools.cache
+def _case_reported_statement() -> sa.Select:
+    """A case's reported cards, by the dashboard's definition (`stats.reports_select`)."""
+    return stats.reports_select(None, stats.NO_FILTERS).where(Report.case_id == sa.bindparam("case_id"))
+
+
 # --- Finding packs --------------------------------------------------------------------------------
 
 def find_pack_by_token(text: str) -> Optional[Pack]:
@@ -89,7 +111,7 @@ def find_pack_by_token(text: str) -> Optional[Pack]:
     token = codes.normalise(text or "")
     if len(token) != codes.TOKEN_LENGTH:
         return None
-    return db.session.scalar(sa.select(Pack).options(so.joinedload(Pack.case)).where(Pack.token == token))
+    return db.session.scalar(_PACK_BY_TOKEN, {"token": token})
 
 
 def find_pack_by_code(text: str) -> Optional[Pack]:
@@ -99,7 +121,7 @@ def find_pack_by_code(text: str) -> Optional[Pack]:
 
 
 def find_report_by_key(key: str) -> Optional[Report]:
-    return db.session.scalar(sa.select(Report).where(Report.idempotency_key == key))
+    return db.session.scalar(_REPORT_BY_KEY, {"key": key})
 
 
 def totals_for(pack: Pack) -> PackTotals:
@@ -109,10 +131,8 @@ def totals_for(pack: Pack) -> PackTotals:
 
 def pack_totals(pack_id: int, case_id: int) -> PackTotals:
     """`totals_for` by ids (no pack object to refresh)."""
-    posted, size = db.session.execute(
-        sa.select(Pack.cards_posted, Pack.size).where(Pack.id == pack_id)
-    ).one()
-    reported = db.session.scalar(stats.reports_select([case_id], stats.NO_FILTERS))
+    posted, size = db.session.execute(_PACK_COUNTS, {"pack_id": pack_id}).one()
+    reported = db.session.scalar(_case_reported_statement(), {"case_id": case_id})
     return PackTotals(pack_posted=posted, pack_size=size, case_reported=int(reported or 0))
 
 
@@ -142,20 +162,12 @@ def _replay(existing: Report, pack_id: int, cards: int) -> Recorded:
 
 def _bump(pack_id: int, cards: int) -> bool:
     """Add `cards` to the pack's counter if they fit: one atomic conditional UPDATE. True if it did."""
-    result = db.session.execute(
-        sa.update(Pack)
-        .where(Pack.id == pack_id, Pack.cards_posted + cards <= Pack.size)
-        .values(cards_posted=Pack.cards_posted + cards)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    return db.session.execute(_BUMP, {"pack_id": pack_id, "cards": cards}).rowcount == 1
 
 
 def _refuse_too_many(pack_id: int) -> TooManyCards:
     """Read what is left inside the failed transaction, then roll it back."""
-    posted, size = db.session.execute(
-        sa.select(Pack.cards_posted, Pack.size).where(Pack.id == pack_id)
-    ).one()
+    posted, size = db.session.execute(_PACK_COUNTS, {"pack_id": pack_id}).one()
     db.session.rollback()
     return TooManyCards(size - posted, size)
 
@@ -196,10 +208,10 @@ def record_report(
         with database.write_transaction():
             if not _bump(pack_id, cards):
                 raise _refuse_too_many(pack_id)
-            result = db.session.execute(sa.insert(Report).values(
-                pack_id=pack_id, case_id=case_id, cards=cards, source=source, idempotency_key=key,
-                created_at=created_at, created_by_id=actor_id, voided=False, void_reason="",
-            ))
+            result = db.session.execute(_INSERT_REPORT, {
+                "pack_id": pack_id, "case_id": case_id, "cards": cards, "source": source, "idempotency_key": key,
+                "created_at": created_at, "created_by_id": actor_id, "voided": False, "void_reason": "",
+            })
             report_id = result.inserted_primary_key[0]
             webhooks.queue(hook_ids, "report.recorded", {"report_id": report_id, "pack_id": pack_id,
                                                          "case_id": case_id, "cards": cards, "source": source.value})
