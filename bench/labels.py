@@ -38,13 +38,14 @@ def measure(count: int = 1000, repeat: int = 3) -> tuple[float, list[tuple[str, 
     rows = []
     for key in TEMPLATES:
         template = labels.get_template(*key)
-        best, size = float("inf"), 0
+        best, best_cpu, size = float("inf"), float("inf"), 0
         for _ in range(repeat):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             pdf = labels.render_labels(items, template, base_url=BASE_URL)
             best = min(best, time.perf_counter() - start)
+            best_cpu = min(best_cpu, time.process_time() - start_cpu)
             size = len(pdf)
-        rows.append((key[0], key[1], best, size))
+        rows.append((key[0], key[1], best, size, best_cpu))
     return per_symbol, rows
 
 
@@ -58,15 +59,17 @@ def run(quick: bool = False) -> str:
         f"{count:,} distinct packs per sheet (one QR symbol built per pack, as in production), best of {repeat},"
         " no database.",
         "",
-        "| what | result | goal | |",
-        "|---|---:|---:|---|",
-        f"| one QR symbol, level Q, mask chosen | {per_symbol:.2f} ms | — | |",
+        "| what | result | goal | | by CPU time |",
+        "|---|---:|---:|---|---:|",
+        f"| one QR symbol, level Q, mask chosen | {per_symbol:.2f} ms | — | | |",
     ]
-    for layout, paper, seconds, size in rows:
+    for layout, paper, seconds, size, cpu in rows:
         rate = count / seconds
         lines.append(f"| {layout} {paper} sheet, {count:,} labels | {seconds:.2f} s = {rate:,.0f} labels/s, "
                      f"{size / 1024:,.0f} KiB | ≥ {GOAL_LABELS_PER_S} labels/s | "
-                     f"{'met' if rate >= GOAL_LABELS_PER_S else 'missed'} |")
+                     f"{'met' if rate >= GOAL_LABELS_PER_S else 'missed'} | {count / cpu:,.0f} labels/s |")
+    lines += ["", "Goal checked on elapsed time; the last column (this process's CPU time) shows what the same"
+              " run gives when the machine is not shared."]
     return "\n".join(lines) + "\n"
 
 
@@ -77,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     per_symbol, rows = measure(args.labels, args.repeat)
     print(f"QR symbol (level Q, mask chosen): {per_symbol:.2f} ms each")
-    for layout, paper, best, size in rows:
+    for layout, paper, best, size, _cpu in rows:
         print(f"{layout:>6} {paper:<6}: {args.labels} labels in {best:.2f} s = {args.labels / best:,.0f} labels/s,"
               f" {size / 1024:,.0f} KiB")
 
