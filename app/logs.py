@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from datetime import datetime, timezone
@@ -93,8 +94,6 @@ class GunicornLogger(_GunicornBase):  # type: ignore[misc,valid-type]
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
-        import os
-
         log_format = os.environ.get("LOG_FORMAT", "text").lower()
         formatter = make_formatter(log_format)
         self._json = log_format == "json"

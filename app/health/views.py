@@ -6,15 +6,12 @@ instance, and must take an instance out of rotation when its database connection
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, jsonify
 
 from ..extensions import limiter
 from . import services
 
 bp = Blueprint("health", __name__)
-log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
