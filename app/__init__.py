@@ -39,11 +39,11 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     config_module.check_production(app.config)
 
     app.url_map.converters["int"] = IdConverter
-    register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_proxy_fix(app)
     worker = app.config.get("WEBHOOK_WORKER")
     if worker if worker is not None else not app.testing:
         from .webhooks.services import start_worker_on_first_request
