@@ -52,6 +52,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_proxy_fix(app)
     worker = app.config.get("WEBHOOK_WORKER")
     if worker if worker is not None else not app.testing:
         from .webhooks.services import start_worker_on_first_request
@@ -60,8 +61,20 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     return app
 
 
+def register_proxy_fix(app: Flask) -> None:
+    """Behind PROXY_FIX trusted proxies, take the client's address, scheme and host from X-Forwarded-*
+    (rate limits key on the real client; CSRF's same-origin check sees https)."""
+    hops = int(app.config.get("PROXY_FIX") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+
 def register_extensions(app: Flask) -> None:
-    from . import auth, database, mail, security
+    from . import auth, database, logs, mail, security
+
+    logs.init_app(app)
     from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
     database.init_app(app)
@@ -85,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from .cases.views import bp as cases_bp
     from .chase.views import bp as chase_bp
     from .groups.views import bp as groups_bp
+    from .health.views import bp as health_bp
     from .mailings.views import bp as mailings_bp
     from .orders.views import bp as orders_bp
     from .public.views import bp as public_bp
@@ -96,7 +110,7 @@ def register_blueprints(app: Flask) -> None:
     from .tracking.views import bp as tracking_bp
     from .webhooks.views import bp as webhooks_bp
 
-    for blueprint in (public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, reports_bp, scan_bp, chase_bp,
+    for blueprint in (health_bp, public_bp, auth_bp, groups_bp, orders_bp, staff_bp, stock_bp, reports_bp, scan_bp, chase_bp,
                       webhooks_bp, tracking_bp, mailings_bp, cases_bp, packs_bp):
         app.register_blueprint(blueprint)
 

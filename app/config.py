@@ -19,6 +19,16 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _hops(name: str) -> int:
+    """PROXY_FIX=1 / true: one trusted proxy; a number: that many; unset, 0, false: none."""
+    value = (os.environ.get(name) or "").strip().lower()
+    if value in {"", "0", "false", "no", "off"}:
+        return 0
+    if value in {"true", "yes", "on"}:
+        return 1
+    return int(value)
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the config mapping from the process environment.
 
@@ -64,6 +74,14 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_REPORT_PER_PACK": os.environ.get("RATELIMIT_REPORT_PER_PACK", "60 per minute;600 per hour"),
         "RATELIMIT_PACK_MISSES_PER_IP": os.environ.get("RATELIMIT_PACK_MISSES_PER_IP", "20 per minute;100 per hour"),
         "RATELIMIT_CODE_LOOKUPS_PER_IP": os.environ.get("RATELIMIT_CODE_LOOKUPS_PER_IP", "10 per minute;60 per hour"),
+        # Behind a reverse proxy: how many proxies in front of the app set X-Forwarded-For/-Proto/-Host.
+        # 0 (the default) trusts none of these headers: a client could otherwise forge its address.
+        "PROXY_FIX": _hops("PROXY_FIX"),
+        # "json": one JSON object per log line (the app's loggers; gunicorn.conf.py does gunicorn's).
+        "LOG_FORMAT": (os.environ.get("LOG_FORMAT") or "").strip().lower() or None,
+        "LOG_LEVEL": (os.environ.get("LOG_LEVEL") or "INFO").upper(),
+        # Every API call, per token (or per client address without one).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
         # The chase list: dispatched packs with no report after this many days.
         "CHASE_AFTER_DAYS": _int("CHASE_AFTER_DAYS", 14),
     }

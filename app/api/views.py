@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
 from ..auth import tokens
+from .. import database
 from ..extensions import db, limiter
 from ..models import (
     Campaign, Case, Group, GroupStatus, Mailing, MailingStatus, Order, OrderStatus, Pack, ReportSource, Shipment, User,
@@ -343,6 +344,7 @@ def _report_pack_key() -> str:
                      "schema": {"type": "string", "minLength": 8, "maxLength": 100},
                      "description": "A fresh random key per report (e.g. a UUID); retries send the same key"}])
 @documented_errors(400, 404, 422, 429)
+@database.reads_first  # record_report holds SQLite's write lock only for its short write transaction
 def create_report(data, token: str):
     """Report cards posted from a pack. The same Idempotency-Key again returns the first answer and
     adds nothing; the same key with another number is refused (422)."""
@@ -352,14 +354,15 @@ def create_report(data, token: str):
     key = request.headers.get("Idempotency-Key", "")
     if not key:
         raise ValidationProblem({"Idempotency-Key": ["Send a fresh Idempotency-Key header with each report."]})
+    pack_code = pack.code
     try:
         recorded = reports.record_report(pack, data["cards"], ReportSource.API, key)
     except reports.ReportError as error:
         field = "Idempotency-Key" if isinstance(error, reports.KeyConflict) or "key" in str(error).lower() else "cards"
         raise ValidationProblem({field: [str(error)]}) from error
     report = recorded.report
-    totals = reports.totals_for(db.session.get(Pack, report.pack_id))
-    body = {"id": report.id, "pack_code": pack.code, "case_id": report.case_id, "cards": report.cards,
+    totals = reports.pack_totals(report.pack_id, report.case_id)
+    body = {"id": report.id, "pack_code": pack_code, "case_id": report.case_id, "cards": report.cards,
             "source": report.source.value, "created_at": report.created_at, "replayed": recorded.replayed,
             "pack_posted": totals.pack_posted, "pack_size": totals.pack_size, "case_reported": totals.case_reported}
     return body, (200 if recorded.replayed else 201)

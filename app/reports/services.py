@@ -16,6 +16,7 @@ the scan station and the API all call these.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -24,12 +25,12 @@ import sqlalchemy.orm as so
 from flask_babel import gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, database
 from ..extensions import db
 from ..webhooks import services as webhooks
 from ..models import Pack, Report, ReportSource, User, utcnow
 from ..packs import codes
-from ..public.services import case_totals
+from ..tracking import stats
 
 MAX_CARDS = 1000  # the largest pack (and the report table's CHECK)
 MAX_KEY_LENGTH = 100
@@ -83,17 +84,38 @@ class PackTotals:
         return self.pack_size - self.pack_posted
 
 
+# --- Statements of the hot paths, built once (Core on the tables where no ORM object is needed) ---
+
+_PACK_T, _REPORT_T = Pack.__table__, Report.__table__
+_PACK_BY_TOKEN = sa.select(Pack).options(so.joinedload(Pack.case)).where(Pack.token == sa.bindparam("token"))
+_REPORT_BY_KEY = sa.select(Report).where(Report.idempotency_key == sa.bindparam("key"))
+_PACK_COUNTS = sa.select(_PACK_T.c.cards_posted, _PACK_T.c.size).where(_PACK_T.c.id == sa.bindparam("pack_id"))
+# The counter moves only by this conditional UPDATE: it fits, or nothing changes (rowcount 0).
+_BUMP = (
+    sa.update(_PACK_T)
+    .where(_PACK_T.c.id == sa.bindparam("pack_id"), _PACK_T.c.cards_posted + sa.bindparam("cards") <= _PACK_T.c.size)
+    .values(cards_posted=_PACK_T.c.cards_posted + sa.bindparam("cards"))
+)
+_INSERT_REPORT = sa.insert(_REPORT_T)
+
+
+@functools.cache
+def _case_reported_statement() -> sa.Select:
+    """A case's reported cards, by the dashboard's definition (`stats.reports_select`)."""
+    return stats.reports_select(None, stats.NO_FILTERS).where(Report.case_id == sa.bindparam("case_id"))
+
+
 # --- Finding packs --------------------------------------------------------------------------------
 
 def find_pack_by_token(text: str) -> Optional[Pack]:
-    """The pack whose secret token this is (any case; I/L/O read as 1/1/0), else None.
+    """The pack whose secret token this is (any case; I/L/O read as 1/1/0), with its case, else None.
 
-    A reissued pack has a new token, so its old one finds nothing.
+    A reissued pack has a new token, so its old one finds nothing. One query (the case is joined).
     """
     token = codes.normalise(text or "")
     if len(token) != codes.TOKEN_LENGTH:
         return None
-    return db.session.scalar(sa.select(Pack).where(Pack.token == token))
+    return db.session.scalar(_PACK_BY_TOKEN, {"token": token})
 
 
 def find_pack_by_code(text: str) -> Optional[Pack]:
@@ -103,16 +125,19 @@ def find_pack_by_code(text: str) -> Optional[Pack]:
 
 
 def find_report_by_key(key: str) -> Optional[Report]:
-    return db.session.scalar(sa.select(Report).where(Report.idempotency_key == key))
+    return db.session.scalar(_REPORT_BY_KEY, {"key": key})
 
 
 def totals_for(pack: Pack) -> PackTotals:
-    """The pack's posted count and the case's reported total, read fresh."""
-    posted, size = db.session.execute(
-        sa.select(Pack.cards_posted, Pack.size).where(Pack.id == pack.id)
-    ).one()
-    reported = case_totals([pack.case_id])[pack.case_id].reported
-    return PackTotals(pack_posted=posted, pack_size=size, case_reported=reported)
+    """The pack's posted count and the case's reported total (the dashboard's definition), read fresh."""
+    return pack_totals(pack.id, pack.case_id)
+
+
+def pack_totals(pack_id: int, case_id: int) -> PackTotals:
+    """`totals_for` by ids (no pack object to refresh)."""
+    posted, size = db.session.execute(_PACK_COUNTS, {"pack_id": pack_id}).one()
+    reported = db.session.scalar(_case_reported_statement(), {"case_id": case_id})
+    return PackTotals(pack_posted=posted, pack_size=size, case_reported=int(reported or 0))
 
 
 # --- Recording --------------------------------------------------------------------------------------
@@ -142,20 +167,12 @@ def _replay(existing: Report, pack_id: int, cards: int) -> Recorded:
 
 def _bump(pack_id: int, cards: int) -> bool:
     """Add `cards` to the pack's counter if they fit: one atomic conditional UPDATE. True if it did."""
-    result = db.session.execute(
-        sa.update(Pack)
-        .where(Pack.id == pack_id, Pack.cards_posted + cards <= Pack.size)
-        .values(cards_posted=Pack.cards_posted + cards)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    return db.session.execute(_BUMP, {"pack_id": pack_id, "cards": cards}).rowcount == 1
 
 
 def _refuse_too_many(pack_id: int) -> TooManyCards:
     """Read what is left inside the failed transaction, then roll it back."""
-    posted, size = db.session.execute(
-        sa.select(Pack.cards_posted, Pack.size).where(Pack.id == pack_id)
-    ).one()
+    posted, size = db.session.execute(_PACK_COUNTS, {"pack_id": pack_id}).one()
     db.session.rollback()
     return TooManyCards(size - posted, size)
 
@@ -169,36 +186,41 @@ def record_report(
 ) -> Recorded:
     """Record that `cards` cards of `pack` were posted, exactly once per idempotency key. Commits.
 
+    Reads first (a replayed key, the webhooks to notify), then ends that read transaction and writes in
+    one short transaction: the conditional UPDATE of the counter, the report row, its webhook
+    deliveries. On SQLite only that transaction holds the write lock (see `database.reads_first`).
+    The caller's session is rolled back first: pass no pending changes in.
+
     Raises TooManyCards (nothing saved) when they do not fit, KeyConflict when the key was used for
     another report, ReportError for invalid input.
     """
     _check_cards(cards)
     key = _check_key(idempotency_key)
     pack_id, case_id = pack.id, pack.case_id
+    actor_id = actor.id if actor else None
 
     existing = find_report_by_key(key)
     if existing is not None:
         try:
             return _replay(existing, pack_id, cards)
         finally:
-            db.session.rollback()  # nothing to write; end the (write-locked on SQLite) transaction
+            db.session.rollback()  # nothing to write; end the transaction
+    hook_ids = webhooks.subscribers("report.recorded")
+    db.session.rollback()  # end the read transaction before taking the write lock
 
+    created_at = utcnow()
     try:
-        if not _bump(pack_id, cards):
-            raise _refuse_too_many(pack_id)
-        report = Report(
-            pack_id=pack_id,
-            case_id=case_id,
-            cards=cards,
-            source=source,
-            idempotency_key=key,
-            created_by_id=actor.id if actor else None,
-        )
-        db.session.add(report)
-        db.session.flush()
-        webhooks.emit("report.recorded", {"report_id": report.id, "pack_id": pack_id, "case_id": case_id,
-                                          "cards": cards, "source": source.value})
-        db.session.commit()
+        with database.write_transaction():
+            if not _bump(pack_id, cards):
+                raise _refuse_too_many(pack_id)
+            result = db.session.execute(_INSERT_REPORT, {
+                "pack_id": pack_id, "case_id": case_id, "cards": cards, "source": source, "idempotency_key": key,
+                "created_at": created_at, "created_by_id": actor_id, "voided": False, "void_reason": "",
+            })
+            report_id = result.inserted_primary_key[0]
+            webhooks.queue(hook_ids, "report.recorded", {"report_id": report_id, "pack_id": pack_id,
+                                                         "case_id": case_id, "cards": cards, "source": source.value})
+            db.session.commit()
     except IntegrityError:
         # Another request with the same key committed first (its INSERT won the unique index).
         db.session.rollback()
@@ -207,6 +229,12 @@ def record_report(
         if existing is None:
             raise
         return _replay(existing, pack_id, cards)
+    # The row as written, without reading it back: a persistent object with nothing to load.
+    report = Report(id=report_id, pack_id=pack_id, case_id=case_id, cards=cards, source=source,
+                    idempotency_key=key, created_at=created_at, created_by_id=actor_id, voided=False,
+                    voided_at=None, voided_by_id=None, void_reason="", corrects_id=None)
+    so.make_transient_to_detached(report)
+    db.session.add(report)
     return Recorded(report)
 
 

@@ -12,6 +12,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from .. import database
 from ..auth.decorators import staff_required
 from ..extensions import db, limiter
 from ..htmx import render, wants_fragment
@@ -38,6 +39,25 @@ def _pack_key() -> str:
 
 def _is_miss(response: Response) -> bool:
     return response.status_code == 404
+
+
+_URL_PACK = "cardtrail.url_pack"
+
+
+def _pack_in_url() -> Pack | None:
+    """The pack whose token is in the URL, looked up once per request (the rate limiter asks first)."""
+    cache = request.environ  # per request (unlike `g`, which tests keep across requests)
+    if _URL_PACK not in cache:
+        cache[_URL_PACK] = services.find_pack_by_token((request.view_args or {}).get("token", ""))
+    return cache[_URL_PACK]
+
+
+def _token_is_valid() -> bool:
+    """A real pack token (130 random bits) is no guess: the misses budget needs no checking for it.
+
+    Anything else (a random token, a short code typed into the address bar) is checked against the
+    budget before it is looked up, and counted when it misses."""
+    return _pack_in_url() is not None
 
 
 def _not_redirected(response: Response) -> bool:
@@ -81,10 +101,10 @@ def _pack_page(pack: Pack, form: ReportForm, status: int = 200, **context):
 
 @bp.get("/P/<token>")  # QR codes carry upper-case URLs (alphanumeric mode); url_for uses the last rule
 @bp.get("/p/<token>")
-@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss)
+@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss, exempt_when=_token_is_valid)
 def pack_page(token: str):
     """The pack page a QR code opens: the case, what to write, where to post, and "how many cards?"."""
-    pack = services.find_pack_by_token(token)
+    pack = _pack_in_url()
     if pack is None:
         try:  # someone typed the short code into the address bar
             pack = services.find_pack_by_code(token)
@@ -98,14 +118,16 @@ def pack_page(token: str):
 
 @bp.post("/P/<token>")
 @bp.post("/p/<token>")
-@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss)
+@database.reads_first  # record_report holds SQLite's write lock only for its short write transaction
+@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss, exempt_when=_token_is_valid)
 @limiter.limit(_limit("RATELIMIT_REPORT_PER_IP"))
 @limiter.limit(_limit("RATELIMIT_REPORT_PER_PACK"), key_func=_pack_key)
 def post_report(token: str):
     """Record the cards posted from this pack; answers thanks (htmx) or redirects to it (no JS)."""
-    pack = services.find_pack_by_token(token)
+    pack = _pack_in_url()
     if pack is None:
         return _pack_not_found()
+    token = pack.token
     form = ReportForm()
     if form.validate_on_submit():
         try:
@@ -120,7 +142,7 @@ def post_report(token: str):
                     "reports/_thanks.html", pack=pack, case=_case_of(pack), report=recorded.report,
                     replayed=recorded.replayed, totals=services.totals_for(pack),
                 ))
-            return redirect(url_for("reports.thanks", token=pack.token, report_id=recorded.report.id), code=303)
+            return redirect(url_for("reports.thanks", token=token, report_id=recorded.report.id), code=303)
     return _pack_page(pack, form, status=422)
 
 
