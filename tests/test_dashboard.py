@@ -105,6 +105,9 @@ def test_group_filter_and_chip(staff_client, data):
 @pytest.mark.parametrize("url", DASHBOARD_URLS)
 def test_nonsense_filters_never_fail(staff_client, data, url, query):
     response = staff_client.get(f"{url}?{query}")
+    if "%00" in query:  # NUL bytes are refused before any view (app/security.py)
+        assert response.status_code == 400
+        return
     assert response.status_code == 200
     assert "<script>" not in response.get_data(as_text=True).split('<main id="main"')[1]
 
