@@ -66,6 +66,8 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_CODE_LOOKUPS_PER_IP": os.environ.get("RATELIMIT_CODE_LOOKUPS_PER_IP", "10 per minute;60 per hour"),
         # The chase list: dispatched packs with no report after this many days.
         "CHASE_AFTER_DAYS": _int("CHASE_AFTER_DAYS", 14),
+        # The dashboard's figures refresh themselves this often (seconds) while the tab is visible.
+        "DASHBOARD_REFRESH_SECONDS": _int("DASHBOARD_REFRESH_SECONDS", 30),
     }
 
 
