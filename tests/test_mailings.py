@@ -203,15 +203,18 @@ def test_list_filters_search_pagination_and_fragment(staff_client, case, people)
     quantities = [int(q.replace(",", "")) for q in re.findall(r'<td class="num nowrap">([\d,]+)</td>', sorted_html)]
     assert len(quantities) == 25 and quantities == sorted(quantities)
     assert staff_client.get("/staff/mailings/?status=nope&case=x&page=-4&sort=zz&q=%25").status_code == 200
-    assert staff_client.get("/staff/mailings/?q=a%00b").status_code == 200  # NUL would break PostgreSQL
+    assert staff_client.get("/staff/mailings/?q=a%00b").status_code == 400  # NUL would break PostgreSQL: refused up front
     assert staff_client.get("/staff/mailings/?case=%C2%B2&campaign=%D9%A3").status_code == 200  # '²' and Arabic 3 are not ids
 
 
 def test_control_characters_are_dropped_from_typed_text(staff_client, case):
-    response = staff_client.post("/staff/mailings/new", data=_form(case, destination="The\x00 family\x07", notes="ok\x00"))
+    response = staff_client.post("/staff/mailings/new", data=_form(case, destination="The\x1b family\x07", notes="ok\x08"))
     assert response.status_code == 303
     mailing = db.session.scalar(sa.select(Mailing))
     assert (mailing.destination, mailing.notes) == ("The family", "ok")
+    # NUL bytes are refused before any view (app/security.py), so nothing is recorded.
+    assert staff_client.post("/staff/mailings/new", data=_form(case, notes="ok\x00")).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(Mailing.id))) == 1
 
 
 def test_staff_case_timeline_shows_mailings_and_outcomes(staff_client, case, people):
