@@ -84,6 +84,8 @@ def from_environment(instance_path: str) -> dict:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
         # The chase list: dispatched packs with no report after this many days.
         "CHASE_AFTER_DAYS": _int("CHASE_AFTER_DAYS", 14),
+        # The dashboard's figures refresh themselves this often (seconds) while the tab is visible.
+        "DASHBOARD_REFRESH_SECONDS": _int("DASHBOARD_REFRESH_SECONDS", 30),
     }
 
 

@@ -17,6 +17,11 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
+def targets(element_id: str) -> bool:
+    """True for an htmx swap aimed at the element with this id (HX-Target): a region that refreshes itself."""
+    return wants_fragment() and htmx.target == element_id
+
+
 def render(page_template: str, fragment_template: str, /, *, status_code: int = 200, **context: Any) -> Response:
     """Render the fragment alone for htmx swaps, else the full page (which includes the fragment)."""
     template = fragment_template if wants_fragment() else page_template

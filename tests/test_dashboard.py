@@ -222,3 +222,59 @@ def test_htmx_filter_requests_push_a_url_without_empty_fields(staff_client, data
     assert "HX-Push-Url" not in clean.headers
     page = staff_client.get("/staff/dashboard?case=&type=school")  # a normal page load is left alone
     assert "HX-Push-Url" not in page.headers
+
+
+# --- The figures refresh themselves (polling) ------------------------------------------------------------
+
+POLL = {"HX-Request": "true", "HX-Target": "dashboard-figures"}
+
+
+def _reported_kpi(html: str) -> int:
+    return int(re.search(r"<dt>Reported posted</dt><dd>([\d,]+)</dd>", html).group(1).replace(",", ""))
+
+
+@pytest.mark.parametrize("url", DASHBOARD_URLS)
+def test_the_figures_region_polls_itself_without_pushing_urls(staff_client, data, url):
+    page = _text(staff_client.get(url))
+    figures = page.index('<div id="dashboard-figures"')
+    assert page.index('<div id="dashboard"') < figures < page.index('id="exports-title"')  # the exports stay put
+    poller = re.search(r'<p id="dashboard-updated"([^>]*)>(.*?)</p>', page)
+    attrs = poller.group(1)
+    assert f'hx-get="{url}"' in attrs and 'hx-trigger="refresh-figures"' in attrs
+    assert 'hx-target="#dashboard-figures"' in attrs and 'hx-select="#dashboard-figures"' in attrs
+    assert 'hx-push-url="false"' in attrs and 'data-refresh-seconds="30"' in attrs
+    assert re.fullmatch(r'Updated <time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00">\d\d:\d\d:\d\d</time> UTC', poller.group(2))
+    assert 'id="dashboard-refresh-toggle"' in page and 'aria-pressed="false"' in page and "/static/js/dashboard.js" in page
+
+    # The poll, even with the empty fields a filter form leaves, answers the figures alone and pushes nothing.
+    response = staff_client.get(f"{url}?case=&country=", headers=POLL)
+    body = _text(response)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert body.lstrip().startswith('<div id="dashboard-figures"') and "<html" not in body
+    assert 'id="dashboard"' not in body and 'id="dashboard-filters"' not in body and "exports-title" not in body
+    assert "HX-Push-Url" not in response.headers and "HX-Request" in response.headers["Vary"]
+    assert "HX-Push-Url" in staff_client.get(f"{url}?case=&country=", headers={"HX-Request": "true"}).headers  # unlike a filter swap
+
+
+def test_a_poll_keeps_the_filters_and_shows_new_reports(staff_client, data):
+    from app.models import OrderStatus, ReportSource
+    from app.reports import services as reports
+    from tests import factories as f
+
+    case = db.session.scalar(sa.select(Case).join(Case.campaign).where(Case.campaign.has(is_current=True)).order_by(Case.position))
+    url = f"/staff/dashboard?case={case.id}&type=school"
+    page = _text(staff_client.get(url))
+    assert f'hx-get="{url.replace("&", "&amp;")}"' in page  # the poll asks under the filters on screen
+    before = _reported_kpi(_text(staff_client.get(f"/staff/dashboard?case={case.id}", headers=POLL)))
+
+    group = f.group(name="Polled School")
+    order = f.order(case.campaign, group, lines=[(case, 1, 10)], status=OrderStatus.DISPATCHED)
+    pack = f.pack(case, size=10, line=order.lines[0])
+    db.session.commit()
+    reports.record_report(pack, 4, ReportSource.PAGE, "poll-test")
+    assert _reported_kpi(_text(staff_client.get(f"/staff/dashboard?case={case.id}", headers=POLL))) == before + 4
+
+
+def test_refresh_interval_comes_from_config(app, staff_client, data):
+    app.config["DASHBOARD_REFRESH_SECONDS"] = 1
+    assert 'data-refresh-seconds="1"' in _text(staff_client.get("/staff/dashboard/groups", headers=POLL))

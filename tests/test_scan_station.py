@@ -95,6 +95,28 @@ def _posted(pack_id: int) -> int:
     return db.session.scalar(sa.select(Pack.cards_posted).where(Pack.id == pack_id))
 
 
+def _region(html: str, region_id: str) -> tuple[str, str]:
+    """(attributes, text) of the status region `region_id` (scan-status or scan-alert) in `html`."""
+    match = re.search(rf'<div id="{region_id}"([^>]*)>(.*?)</div>', html)
+    assert match, f"no #{region_id}"
+    return match.group(1), re.sub(r"<[^>]+>", "", match.group(2)).strip()
+
+
+def _swap(response) -> tuple[str, str, str]:
+    """An htmx answer of the station: (the #station working area, the new status text, the new alert text).
+    The status region itself is not in the working area: only its content comes, out of band."""
+    html = text_of(response)
+    assert "<html" not in html and html.startswith('<div id="station"')
+    station, _, rest = html.partition('<div id="scan-status"')
+    assert rest, "no out-of-band status"
+    status_attrs, status = _region(html, "scan-status")
+    alert_attrs, alert = _region(html, "scan-alert")
+    for attrs in (status_attrs, alert_attrs):
+        assert attrs.strip() == 'hx-swap-oob="innerHTML"'  # the live regions' own attributes stay on the page's nodes
+    assert 'role="status"' not in station and 'role="alert"' not in station and "aria-live" not in station
+    return station, status, alert
+
+
 def test_station_page(staff_client):
     response = staff_client.get("/staff/scan")
     assert response.status_code == 200
@@ -103,6 +125,12 @@ def test_station_page(staff_client):
     assert "/static/js/scan.js" in html and "qr-scanner.umd.min.js" in html  # the camera library is loaded on demand
     assert 'id="camera-toggle"' in html and "hidden" in html
     assert response.headers["Cache-Control"] == "no-store"
+    # One status region, outside the area htmx replaces: polite confirmations, assertive errors.
+    messages = html.index('<div id="scan-messages"')
+    assert messages < html.index('<div id="station"')
+    assert _region(html, "scan-status") == (' role="status" aria-live="polite" aria-atomic="true"', "")
+    assert _region(html, "scan-alert") == (' role="alert" aria-atomic="true"', "")
+    assert "hx-swap-oob" not in html
 
 
 @pytest.mark.parametrize("how", ["upper-url", "lower-url", "code", "garbled-code"])
@@ -116,8 +144,8 @@ def test_scanning_shows_the_pack_with_a_count_field(staff_client, world, how):
     }[how]
     response = staff_client.get("/staff/scan", query_string={"q": typed}, headers=HX)
     assert response.status_code == 200
-    html = text_of(response)
-    assert "<html" not in html and html.startswith('<div id="station"')
+    html, status, alert = _swap(response)
+    assert (status, alert) == ("", "")  # a found pack clears what the last scan said
     assert f"Pack {codes.format_code(pack.code)}" in html
     assert world.case.name in html and world.group.name in html
     assert "<dt>Size</dt><dd>25 cards</dd>" in html and "<strong>0</strong> · 25 left" in html
@@ -133,10 +161,15 @@ def test_scan_without_htmx_is_the_full_page(staff_client, world):
 
 
 def test_scanning_an_unknown_pack_says_so(staff_client, world):
-    html = text_of(staff_client.get("/staff/scan", query_string={"q": f"HTTP://X/P/{codes.new_token()}"}, headers=HX))
-    assert "No pack has this QR code" in html and 'id="scan-cards"' not in html
-    html = text_of(staff_client.get("/staff/scan", query_string={"q": "hello"}, headers=HX))
-    assert "neither a pack link nor a pack code" in html
+    station, status, alert = _swap(staff_client.get("/staff/scan", query_string={"q": f"HTTP://X/P/{codes.new_token()}"}, headers=HX))
+    assert "No pack has this QR code" in alert and status == "" and 'id="scan-cards"' not in station
+    station, status, alert = _swap(staff_client.get("/staff/scan", query_string={"q": "hello"}, headers=HX))
+    assert alert.startswith("hello —") and "neither a pack link nor a pack code" in alert
+
+
+def test_scanning_an_unknown_pack_without_js_says_so_in_the_status_region(staff_client, world):
+    html = text_of(staff_client.get("/staff/scan", query_string={"q": "hello"}))
+    assert "<html" in html and "neither a pack link nor a pack code" in _region(html, "scan-alert")[1]
 
 
 def _record(client, pack, cards: str, headers=HX, key=None):
@@ -149,8 +182,8 @@ def test_recording_a_count_adds_a_scan_report_and_lists_it(staff_client, world):
     pack = world.packs[0]
     response, _ = _record(staff_client, pack, "12")
     assert response.status_code == 200
-    html = text_of(response)
-    assert f"Recorded 12 cards for pack {codes.format_code(pack.code)}" in html
+    html, status, alert = _swap(response)
+    assert status == f"Recorded 12 cards for pack {codes.format_code(pack.code)} ({world.case.name})." and alert == ""
     assert re.search(r'scan-feed__item is-new"> <span class="scan-feed__cards">12</span>', html)
     report = db.session.scalar(sa.select(Report))
     assert (report.source, report.cards, report.created_by_id is not None) == (ReportSource.SCAN, 12, True)
@@ -160,14 +193,17 @@ def test_recording_a_count_adds_a_scan_report_and_lists_it(staff_client, world):
 def test_recording_without_js_redirects_with_a_message(staff_client, world):
     response, _ = _record(staff_client, world.packs[0], "3", headers={})
     assert response.status_code == 303 and response.headers["Location"] == "/staff/scan"
-    assert "Recorded 3 cards" in text_of(staff_client.get("/staff/scan"))
+    page = text_of(staff_client.get("/staff/scan"))
+    assert _region(page, "scan-status")[1].startswith("Recorded 3 cards")  # in the station's region…
+    assert page.count("Recorded 3 cards") == 1 and 'class="flash' not in page  # …not twice
+    assert "Recorded 3 cards" not in text_of(staff_client.get("/staff/scan"))  # shown once
 
 
 def test_double_enter_counts_once(staff_client, world):
     pack = world.packs[0]
     first, key = _record(staff_client, pack, "5")
     again, _ = _record(staff_client, pack, "5", key=key)
-    assert "Already recorded: 5 cards" in text_of(again)
+    assert _swap(again)[1].startswith("Already recorded: 5 cards")
     assert _posted(pack.id) == 5
 
 
@@ -184,11 +220,13 @@ def test_counts_that_do_not_fit_are_refused_next_to_the_field(staff_client, worl
     pack = world.packs[0]
     response, key = _record(staff_client, pack, "30")
     assert response.status_code == 422
-    html = text_of(response)
-    assert "Only 25 cards are left" in html and 'aria-invalid="true"' in html
+    html, status, alert = _swap(response)
+    assert "Only 25 cards are left" in html and 'aria-invalid="true"' in html  # next to the field…
+    assert alert.startswith(f"Not recorded for pack {codes.format_code(pack.code)}: Only 25 cards are left")  # …and announced
+    assert status == ""
     assert f'value="{key}"' in html  # the same key, so a corrected retry is still one report
     bad, _ = _record(staff_client, pack, "lots")
-    assert bad.status_code == 422 and "Enter a whole number" in text_of(bad)
+    assert bad.status_code == 422 and "Enter a whole number" in _swap(bad)[2]
     assert _posted(pack.id) == 0
 
 
@@ -198,15 +236,18 @@ def test_undo_voids_the_scan(staff_client, world):
     report = db.session.scalar(sa.select(Report))
     response = staff_client.post(f"/staff/scan/{report.id}/undo", headers=HX)
     assert response.status_code == 200
-    html = text_of(response)
-    assert "Undone: 7 cards" in html and "is-voided" in html and "Undone</span>" in html
+    html, status, alert = _swap(response)
+    assert status.startswith("Undone: 7 cards") and alert == ""
+    assert "is-voided" in html and "Undone</span>" in html
     db.session.expire_all()
     assert report.voided and report.void_reason == "undone at scan station"
     assert _posted(pack.id) == 0
     assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.object_type == "report")) == "report.voided"
+    twice = staff_client.post(f"/staff/scan/{report.id}/undo", headers=HX)
+    assert twice.status_code == 200 and "already voided" in _swap(twice)[2]  # an error: the alert region
     again = staff_client.post(f"/staff/scan/{report.id}/undo")
     assert again.status_code == 303
-    assert "already voided" in text_of(staff_client.get("/staff/scan"))
+    assert "already voided" in _region(text_of(staff_client.get("/staff/scan")), "scan-alert")[1]
 
 
 def test_undo_is_only_for_scan_reports(staff_client, world):
@@ -274,7 +315,7 @@ def test_station_forms_do_not_expire_during_a_long_day(app_factory, app, monkeyp
 
     monkeypatch.setattr(itsdangerous.timed, "time", Evening)
     response = client.post("/staff/scan/report", data={**form, "cards": "4"}, headers=HX)
-    assert response.status_code == 200 and "Recorded 4 cards" in text_of(response)
+    assert response.status_code == 200 and "Recorded 4 cards" in _swap(response)[1]
     with station_app.app_context():
         assert db.session.get(Pack, pack_id).cards_posted == 4
     refused = client.post("/staff/scan/report", data={**form, "cards": "4", "csrf_token": "forged"}, headers=HX)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.decorators import staff_required
@@ -23,14 +23,16 @@ def _me():
     return current_user._get_current_object()
 
 
-def _station(status: int = 200, **context):
-    """The station page, or only its working area (#station) for htmx."""
+def _station(status: int = 200, notices: list[tuple[str, str]] | None = None, **context):
+    """The station page, or for htmx its working area (#station) with the status region's new text
+    out of band. `notices` are (category, text) pairs: "error" ones go to the alert region."""
     context.setdefault("lookup", None)
     context.setdefault("form", None)
-    context.setdefault("message", None)
+    if notices is None:
+        notices = [] if wants_fragment() else get_flashed_messages(with_categories=True)
     response = render(
-        "scan/station.html", "scan/_station.html", status_code=status,
-        recent=services.recent_scans(), **context,
+        "scan/station.html", "scan/_station_swap.html", status_code=status,
+        recent=services.recent_scans(), notices=notices, **context,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -79,10 +81,11 @@ def record():
             if not wants_fragment():
                 flash(message, "success")
                 return redirect(url_for("scan.station"), code=303)
-            return _station(message=message, recorded_id=r.id)
+            return _station(notices=[("success", message)], recorded_id=r.id)
     lookup = services.lookup(pack.code)
     lookup.text = ""
-    return _station(status=422, lookup=lookup, form=form)
+    refused = f"Not recorded for pack {format_code(pack.code)}: {' '.join(form.cards.errors) or 'check the count and try again.'}"
+    return _station(status=422, notices=[("error", refused)], lookup=lookup, form=form)
 
 
 @bp.post("/<int:report_id>/undo")
@@ -101,4 +104,4 @@ def undo(report_id: int):
     if not wants_fragment():
         flash(message, category)
         return redirect(url_for("scan.station"), code=303)
-    return _station(message=message)
+    return _station(notices=[(category, message)])

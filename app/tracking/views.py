@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from flask import Blueprint, Response, abort, current_app, request, stream_with_context
 
 from ..auth.decorators import staff_required
-from ..htmx import push_clean_url, render
+from ..htmx import push_clean_url, render, targets
 from . import exports, services
 from .filters import clean_text, parse_date, parse_filters, parse_id
 
@@ -32,16 +32,24 @@ def _sort(default: str) -> str:
     return request.args.get("sort", default)[:20]
 
 
+FIGURES_ID = "dashboard-figures"
+
+
 def _dashboard(view: str, **data):
+    """The dashboard page; for htmx the whole dashboard below the heading, or only its figures when the
+    figures region refreshes itself (HX-Target: dashboard-figures; that poll pushes no URL)."""
     scope = data.pop("scope")
+    refreshing = targets(FIGURES_ID)
     response = render(
-        "tracking/dashboard.html", "tracking/_dashboard.html",
+        "tracking/dashboard.html", "tracking/_figures.html" if refreshing else "tracking/_dashboard.html",
         scope=scope, filters=scope.filters, options=services.filter_options(scope), views=VIEWS, view=view,
         view_template=VIEWS[view][1], exports=exports.EXPORTS,
-        alert_cards=current_app.config.get("UNREPORTED_ALERT_CARDS", services.DEFAULT_ALERT_CARDS), **data,
+        alert_cards=current_app.config.get("UNREPORTED_ALERT_CARDS", services.DEFAULT_ALERT_CARDS),
+        refresh_seconds=max(1, int(current_app.config.get("DASHBOARD_REFRESH_SECONDS", 30))),
+        updated_at=datetime.now(timezone.utc), **data,
     )
     response.headers["Cache-Control"] = "no-store"
-    return push_clean_url(response)
+    return response if refreshing else push_clean_url(response)
 
 
 @bp.get("/dashboard")

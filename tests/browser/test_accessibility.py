@@ -117,15 +117,18 @@ def test_scan_station_has_no_serious_axe_violations(new_page, live_server, artif
     assert_accessible(page, "scan station with a pack")
     page.keyboard.type("25")
     page.keyboard.press("Enter")
-    error = page.locator("#scan-cards-error")
-    expect(error).to_contain_text("Only 20 cards are left")
-    expect(error).to_have_attribute("role", "alert")
+    expect(page.locator("#scan-cards-error")).to_contain_text("Only 20 cards are left")  # next to the field
+    alert = page.locator("#scan-alert")  # and announced by the station's persistent alert region
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).to_contain_text(f"Not recorded for pack {pack.printed}: Only 20 cards are left")
     expect(count).to_have_attribute("aria-invalid", "true")
+    expect(count).to_have_attribute("aria-describedby", "scan-cards-hint scan-cards-error")
     assert_accessible(page, "scan station with an error")
     expect_settled(station)
     count.fill("5")
     count.press("Enter")
-    expect(station.get_by_role("status")).to_contain_text("Recorded 5 cards")
+    expect(page.locator("#scan-messages").get_by_role("status")).to_contain_text("Recorded 5 cards")
+    expect(alert).to_be_empty()
     assert_accessible(page, "scan station after a record")
     shot(page, artifacts, "a11y-scan-station")
 

@@ -10,7 +10,7 @@ import re
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from .conftest import CASE_A, STAFF_EMAIL, expect_settled, login, make_packs, scalar, shot
+from .conftest import CASE_A, STAFF_EMAIL, expect_settled, login, make_packs, report_behind_the_page, scalar, shot
 
 CASE_C = "cambodia-youth-environment"  # only this module reports for it
 
@@ -125,3 +125,106 @@ def test_journey_7_dashboard_follows_a_report_and_filters_push_the_url(new_page,
     rows = list(csv.DictReader(io.StringIO(download_info.value.path().read_text(encoding="utf-8-sig"))))
     cases = [r for r in rows if r["case"] != "Total"]
     assert [(r["case"], int(r["cards_reported"])) for r in cases] == [(case_name, before + 7)], rows
+
+
+def test_dashboard_figures_refresh_themselves_under_the_filters(new_page, live_server, monkeypatch):
+    """During the peak nobody presses anything: a report recorded meanwhile appears on its own, under the
+    filters on screen, and the address bar and history stay as they were."""
+    monkeypatch.setitem(live_server.app.config, "DASHBOARD_REFRESH_SECONDS", 1)
+    case_id, case_name = _case(live_server, CASE_C)
+    pack = make_packs(live_server, case_slug=CASE_C, size=10)[0]
+    staff = new_page()
+    login(staff, STAFF_EMAIL)
+    staff.goto(f"/staff/dashboard?case={case_id}")
+    url, history = staff.url, staff.evaluate("() => history.length")
+    expect(staff.get_by_role("button", name="Pause auto-refresh")).to_have_attribute("aria-pressed", "false")
+    updated = staff.locator("#dashboard-updated")
+    expect(updated).to_have_text(re.compile(r"^Updated \d\d:\d\d:\d\d UTC$"))
+    first_update = updated.inner_text()
+    before = _number(_kpi(staff, "Reported posted").inner_text())
+
+    report_behind_the_page(live_server, pack.id, 6)
+
+    expect(_kpi(staff, "Reported posted")).to_have_text(f"{before + 6:,}")
+    expect(updated).not_to_have_text(first_update)
+    body_rows = staff.get_by_role("table").first.locator("tbody").get_by_role("row")
+    expect(body_rows).to_have_count(1)  # still only the filtered case
+    expect(body_rows.first).to_contain_text(case_name)
+    assert staff.url == url and staff.evaluate("() => history.length") == history
+    expect(staff.get_by_label("Case", exact=True)).to_have_value(str(case_id))
+
+    # The chart's table, once opened, stays open across refreshes.
+    staff.get_by_text("Show the figures as a table").click()
+    staff.get_by_role("heading", level=1).click()  # focus out of the figures, so they may refresh
+    last_update = updated.inner_text()
+    expect(updated).not_to_have_text(last_update)
+    expect(staff.locator("#chart-data")).to_have_attribute("open", "")
+
+
+def test_dashboard_auto_refresh_pauses_and_waits_for_a_visible_tab(new_page, live_server, monkeypatch):
+    """Pausing stops the polls (and is remembered); a hidden tab does not poll. Time is Playwright's fake
+    clock, so 'nothing happens for five seconds' is checked without waiting five seconds."""
+    monkeypatch.setitem(live_server.app.config, "DASHBOARD_REFRESH_SECONDS", 1)
+    case_id, _ = _case(live_server, CASE_C)
+    pack = make_packs(live_server, case_slug=CASE_C, size=10)[0]
+    staff = new_page()
+    login(staff, STAFF_EMAIL)
+    staff.clock.install()
+    staff.goto(f"/staff/dashboard?case={case_id}")
+    count_polls = ("() => { window.polls = 0; document.addEventListener('htmx:beforeRequest', e => {"
+                   " if (e.detail.elt.id === 'dashboard-updated') window.polls += 1; }); }")
+    staff.evaluate(count_polls)
+
+    def polls() -> int:
+        return staff.evaluate("() => window.polls")
+
+    def polled(action) -> int:
+        """Do `action`; if it polled, wait for the answer to be swapped in and let htmx settle (its 20 ms
+        settle timer runs on the fake clock too). The number of polls so far."""
+        staff.evaluate("() => document.getElementById('dashboard-updated').classList.add('answered-before')")
+        before = polls()
+        action()
+        if polls() > before:
+            expect(staff.locator("#dashboard-updated.answered-before")).to_have_count(0)
+            staff.clock.run_for(50)
+        return polls()
+
+    assert polled(lambda: staff.clock.run_for(1_000)) == 1  # polling works…
+
+    toggle = staff.get_by_role("button", name="Pause auto-refresh")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    figure = _kpi(staff, "Reported posted")
+    shown = figure.inner_text()
+    report_behind_the_page(live_server, pack.id, 3)
+    assert polled(lambda: staff.clock.run_for(5_000)) == 1  # …and stops while paused
+    expect(figure).to_have_text(shown)
+
+    # The pause is remembered when the page loads again.
+    staff.reload()
+    staff.evaluate(count_polls)
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    assert polled(lambda: staff.clock.run_for(5_000)) == 0
+
+    # Resuming refreshes at once, then every second again.
+    assert polled(toggle.click) == 1
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    expect(figure).to_have_text(f"{_number(shown) + 3:,}")
+    assert polled(lambda: staff.clock.run_for(1_000)) == 2
+
+    # A hidden tab is left alone; shown again after a while, it catches up at once.
+    def visibility(state: str) -> None:
+        staff.evaluate("state => { Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});"
+                       " document.dispatchEvent(new Event('visibilitychange')); }", state)
+
+    assert polled(lambda: visibility("hidden")) == 2
+    assert polled(lambda: staff.clock.run_for(5_000)) == 2
+    assert polled(lambda: visibility("visible")) == 3
+
+    # A keyboard user inside the figures keeps them: no refresh pulls the links from under the focus.
+    link = staff.locator("#dashboard-figures a").first
+    link.focus()
+    assert polled(lambda: staff.clock.run_for(3_000)) == 3
+    expect(link).to_be_focused()
+    toggle.focus()
+    assert polled(lambda: staff.clock.run_for(1_000)) == 4
