@@ -217,10 +217,11 @@ def _enum_value(value: Any) -> Any:
 
 
 def _sqlite_datetime(value: Optional[datetime]) -> Optional[str]:
-    """As UTCDateTime + SQLAlchemy store it on SQLite: naive UTC, microseconds always written."""
+    """As UTCDateTime + SQLAlchemy store it on SQLite: naive UTC, microseconds always written.
+    The demo makes every datetime in UTC already, so the "+00:00" suffix is all there is to drop."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_date(value: Optional[date]) -> Optional[str]:
@@ -271,7 +272,7 @@ def generate(
     # Beyond small: packs per line around PACKS_PER_GROUP / lines, more reports per pack (class sets
     # reported in several goes), so global has ~1M packs and ~2M reports.
     packs_per_line = max(1, round(PACKS_PER_GROUP[scale] / _LINES_WITH_PACKS))
-    report_share, report_parts = (0.9, [1, 2, 3, 4, 5]) if large else (0.7, [1, 1, 2])
+    report_share, report_parts = (0.9, [1, 2, 3, 4, 5, 6]) if large else (0.7, [1, 1, 2])
     taken_codes = set(db.session.scalars(sa.select(Pack.code)))
 
     staff_id = ids.next(User)

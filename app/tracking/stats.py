@@ -33,11 +33,12 @@ from ..models import (
     Campaign,
     Case,
     Group,
+    GroupReportDay,
     Mailing,
     Order,
     OrderLine,
-    Pack,
     Report,
+    ReportDay,
     Shipment,
 )
 from ..pagination import paginate_rows
@@ -210,53 +211,87 @@ def orders_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Seq
     return query.group_by(*keys) if keys else query
 
 
-def _pack_keyed(key: Any) -> Optional[Any]:
-    """`key` for a query over packs: Report.case_id becomes Pack.case_id (the same value, denormalised);
-    keys on other report columns (e.g. the day) cannot be answered per pack: None."""
+def _unlabelled(key: Any) -> tuple[Any, Optional[str]]:
+    """The expression under a key and the name its result column has."""
     element = key.__clause_element__() if hasattr(key, "__clause_element__") else key
-    base = getattr(element, "element", element)
-    if Report.__table__ not in base._from_objects:
+    base = getattr(element, "element", element)  # a label's expression
+    return base, getattr(element, "name", None) or getattr(base, "key", None)
+
+
+def _counter_key(key: Any, columns: dict[str, Any]) -> Optional[Any]:
+    """`key` (a column of Report, Order or Group, or the UTC day of Report.created_at) as a column of a
+    counter source: `columns` maps "case_id", "group_id" and "day" to that source's columns; Group's
+    columns stay. None when the source cannot answer it."""
+    base, name = _unlabelled(key)
+    if isinstance(base, utc_day):
+        target = columns.get("day")
+    elif getattr(base, "table", None) is Group.__table__:
         return key
-    if getattr(base, "table", None) is Report.__table__ and base.name == "case_id":
-        return Pack.case_id.label(getattr(element, "name", "case_id"))
-    return None
+    elif getattr(base, "table", None) is Report.__table__ and base.name == "case_id":
+        target = columns.get("case_id")
+    elif getattr(base, "table", None) is Order.__table__ and base.name == "group_id":
+        target = columns.get("group_id")
+    else:
+        target = None
+    return None if target is None else target.label(name)
 
 
 def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), via_orders: bool = False) -> sa.Select:
-    """Reported cards (not voided) grouped by `keys`; joins packs → orders → groups only when needed.
+    """Reported cards (reports not voided) grouped by `keys`, read from the counters that triggers keep
+    (app/tracking/counters.py), never from the reports themselves:
 
-    Per group, region or type, reports are first summed per pack (from the covering index
-    ix_report_totals), then joined to the far fewer packs and orders.
+    - per case and day (no group filter): `report_day`;
+    - by group, region or type over the whole campaign: `order_line.cards_reported`;
+    - by group, region or type within dates or per day: `group_report_day`.
+
+    `keys` are columns of Report (case_id), Order (group_id) or Group, or utc_day(Report.created_at).
+    With `via_orders` (or a group filter) only reports of packs on an order line count.
     """
-    conditions = [Report.voided == sa.false(), *_in_range(Report.created_at, filters)]
-    if case_ids is not None:
-        conditions.append(Report.case_id.in_(list(case_ids)))
+    case_ids = list(case_ids) if case_ids is not None else None
     if not (via_orders or filters.by_group):
-        query = sa.select(*keys, sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported")).where(*conditions)
-        return query.group_by(*keys) if keys else query
-
-    pack_keys = [_pack_keyed(k) for k in keys]
-    if all(k is not None for k in pack_keys):
-        per_pack = (
-            sa.select(Report.pack_id, sa.func.sum(Report.cards).label("cards"))
-            .where(*conditions).group_by(Report.pack_id).subquery("per_pack")
-        )
-        query = (
-            sa.select(*pack_keys, sa.func.coalesce(sa.func.sum(per_pack.c.cards), 0).label("reported"))
-            .select_from(per_pack).join(Pack, Pack.id == per_pack.c.pack_id)
-        )
-        keys = pack_keys
+        source = ReportDay
+        columns = {"case_id": ReportDay.case_id, "day": ReportDay.day}
+    elif not filters.by_date and all(_counter_key(k, {"case_id": OrderLine.case_id, "group_id": Order.group_id}) is not None for k in keys):
+        return _reports_from_lines(case_ids, filters, keys)
     else:
-        query = (
-            sa.select(*keys, sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported"))
-            .select_from(Report).where(*conditions).join(Pack, Pack.id == Report.pack_id)
-        )
-    query = query.join(OrderLine, OrderLine.id == Pack.order_line_id).join(Order, Order.id == OrderLine.order_id)
+        source = GroupReportDay
+        columns = {"case_id": GroupReportDay.case_id, "group_id": GroupReportDay.group_id, "day": GroupReportDay.day}
+    mapped = [_counter_key(k, columns) for k in keys]
+    if any(k is None for k in mapped):
+        raise ValueError("reports_select: a key the report counters cannot answer")
+    # Rows at 0 (everything voided) are skipped: keys with no counted report do not appear, as before.
+    query = (
+        sa.select(*mapped, sa.func.coalesce(sa.func.sum(source.cards), 0).label("reported"))
+        .select_from(source).where(source.cards != 0)
+    )
+    if case_ids is not None:
+        query = query.where(source.case_id.in_(case_ids))
+    if filters.date_from:
+        query = query.where(source.day >= filters.date_from)
+    if filters.date_to:
+        query = query.where(source.day <= filters.date_to)
+    if source is GroupReportDay:
+        if filters.group_id:
+            query = query.where(GroupReportDay.group_id == filters.group_id)
+        if _needs_group_table(filters, mapped):
+            query = query.join(Group, Group.id == GroupReportDay.group_id).where(*_group_conditions(filters))
+    return query.group_by(*mapped) if mapped else query
+
+
+def _reports_from_lines(case_ids: Optional[list[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
+    """Reported cards per order line's case, group, region or type (no dates): order_line.cards_reported."""
+    mapped = [_counter_key(k, {"case_id": OrderLine.case_id, "group_id": Order.group_id}) for k in keys]
+    query = (
+        sa.select(*mapped, sa.func.coalesce(sa.func.sum(OrderLine.cards_reported), 0).label("reported"))
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id).where(OrderLine.cards_reported != 0)
+    )
+    if case_ids is not None:
+        query = query.where(OrderLine.case_id.in_(case_ids))
     if filters.group_id:
         query = query.where(Order.group_id == filters.group_id)
-    if _needs_group_table(filters, keys):
+    if _needs_group_table(filters, mapped):
         query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
-    return query.group_by(*keys) if keys else query
+    return query.group_by(*mapped) if mapped else query
 
 
 def mailings_select(case_ids: Optional[Iterable[int]], filters: Filters) -> sa.Select:
