@@ -350,6 +350,9 @@ def generate(
                 packed_at = submitted + timedelta(hours=20)
                 out.add(StockMovement, (ids.next(StockMovement), case.id, StockKind.RESERVATION, -packs * size, oid, None, "", staff_id, packed_at))
                 tokens, codes = new_tokens(packs), new_codes(packs, taken_codes)
+                # Groups write together (a class, a writeathon, a stall): a line's cards are reported on
+                # a few writing days after the parcel arrives, not spread evenly over the weeks.
+                writing_days = rng.sample(range(2, 31), k=rng.choice([1, 2, 2, 3, 4]))
                 for n in range(packs):
                     pack_id = ids.next(Pack)
                     posted = 0
@@ -362,7 +365,7 @@ def generate(
                                 break
                             cards = remaining if part == parts - 1 else rng.randint(1, remaining)
                             remaining -= cards
-                            when = _at(min(end, dispatched_at.date() + timedelta(days=rng.randint(2, 30))), rng)
+                            when = _at(min(end, dispatched_at.date() + timedelta(days=rng.choice(writing_days))), rng)
                             _add_report(pack_reports, ids, rng, pack_id, case.id, size, cards, when, staff_id)
                         posted -= remaining
                         collected[case.id] += posted

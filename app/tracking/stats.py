@@ -452,9 +452,44 @@ def type_rows(scope: Scope) -> list[AggregateRow]:
 GROUP_SORTS = ("name", "ordered", "dispatched", "reported", "unreported", "rate")
 
 
+def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
+    """Ordered, dispatched and reported cards per key in ONE pass over the order lines (no date range:
+    then reported is order_line.cards_reported). Keys are those that have orders staff accepted or
+    counted reports, as orders_select and reports_select give them apart."""
+    assert not filters.by_date
+    cards = OrderLine.packs * OrderLine.pack_size
+    accepted = Order.status.in_(ORDERED_STATUSES)
+    query = sa.select(
+        *keys,
+        sa.func.coalesce(sa.func.sum(sa.case((accepted, cards), else_=0)), 0).label("ordered"),
+        sa.func.coalesce(sa.func.sum(sa.case((Order.status.in_(DISPATCHED_STATUSES), cards), else_=0)), 0).label("dispatched"),
+        sa.func.coalesce(sa.func.sum(OrderLine.cards_reported), 0).label("reported"),
+    ).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+    if case_ids is not None:
+        query = query.where(OrderLine.case_id.in_(list(case_ids)))
+    if filters.group_id:
+        query = query.where(Order.group_id == filters.group_id)
+    if _needs_group_table(filters, keys):
+        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    query = query.where(sa.or_(accepted, OrderLine.cards_reported != 0))
+    return query.group_by(*keys).having(
+        sa.or_(sa.func.sum(sa.case((accepted, 1), else_=0)) > 0, sa.func.sum(OrderLine.cards_reported) != 0)
+    )
+
+
 def _joined_figures(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]):
-    """Subqueries of order and report figures keyed alike, plus the union of their keys (so a key with
-    only reports in the date range is not lost): the FROM clause and the figure columns."""
+    """Order and report figures keyed alike: without dates one pass over the order lines; with dates,
+    subqueries of each plus the union of their keys (so a key with only reports in the date range is
+    not lost). Returns the key subquery, the FROM clause and the figure columns."""
+    if not scope.filters.by_date:
+        both = lines_select(scope.case_ids, scope.filters, order_keys).subquery("f")
+        dispatched, reported = both.c.dispatched, both.c.reported
+        columns = dict(
+            ordered=both.c.ordered, dispatched=dispatched, reported=reported,
+            unreported=sa.case((dispatched > reported, dispatched - reported), else_=0),
+            rate=sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None),
+        )
+        return both, both, columns
     o = orders_select(scope.case_ids, scope.filters, order_keys).subquery("o")
     r = reports_select(scope.case_ids, scope.filters, report_keys, via_orders=True).subquery("r")
     k = sa.union(
@@ -490,7 +525,7 @@ def group_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagina
         .select_from(frm.join(Group, Group.id == k.c.group_id))
     )
     query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id)
-    return paginate_rows(query, page)
+    return paginate_rows(query, page, counted=True)
 
 
 def group_case_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagination:
@@ -507,7 +542,7 @@ def group_case_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> P
         .select_from(frm.join(Group, Group.id == k.c.group_id).join(Case, Case.id == k.c.case_id))
     )
     query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id, Case.position, Case.id)
-    return paginate_rows(query, page)
+    return paginate_rows(query, page, counted=True)
 
 
 # --- Cards reported per day --------------------------------------------------------------------------
@@ -560,28 +595,38 @@ def compare(scope: Scope, page: int = 1) -> Comparison:
 
 
 def _compare_groups(now_ids: list[int], before_ids: list[int], filters: Filters, page: int) -> Pagination:
-    def side(case_ids, name):
-        o = orders_select(case_ids, filters, [Order.group_id.label("group_id")]).subquery(f"o_{name}")
-        r = reports_select(case_ids, filters, [Order.group_id.label("group_id")], via_orders=True).subquery(f"r_{name}")
-        return o, r
+    """Per group: ordered and reported this campaign and the one before, in one pass over the order
+    lines (the comparison has no dates, so reported is order_line.cards_reported)."""
+    cards = OrderLine.packs * OrderLine.pack_size
+    accepted = Order.status.in_(ORDERED_STATUSES)
+    now, before = OrderLine.case_id.in_(now_ids), OrderLine.case_id.in_(before_ids)
 
-    o_now, r_now = side(now_ids, "now")
-    o_before, r_before = side(before_ids, "before")
-    k = sa.union(*[sa.select(s.c.group_id) for s in (o_now, r_now, o_before, r_before)]).subquery("k")
-    reported_now = sa.func.coalesce(r_now.c.reported, 0)
-    reported_before = sa.func.coalesce(r_before.c.reported, 0)
+    def total(when, value):
+        return sa.func.coalesce(sa.func.sum(sa.case((when, value), else_=0)), 0)
+
+    figures = (
+        sa.select(
+            Order.group_id.label("group_id"),
+            total(sa.and_(now, accepted), cards).label("ordered_now"), total(now, OrderLine.cards_reported).label("reported_now"),
+            total(sa.and_(before, accepted), cards).label("ordered_before"), total(before, OrderLine.cards_reported).label("reported_before"),
+        )
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.case_id.in_(now_ids + before_ids), sa.or_(accepted, OrderLine.cards_reported != 0))
+    )
+    if filters.group_id:
+        figures = figures.where(Order.group_id == filters.group_id)
+    if _group_conditions(filters):
+        figures = figures.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    f = figures.group_by(Order.group_id).having(
+        sa.or_(sa.func.sum(sa.case((accepted, 1), else_=0)) > 0, sa.func.sum(OrderLine.cards_reported) != 0)
+    ).subquery("f")
     query = (
         sa.select(
             Group.id, Group.name, Group.type, Group.country, Group.region,
-            sa.func.coalesce(o_now.c.ordered, 0).label("ordered_now"), reported_now.label("reported_now"),
-            sa.func.coalesce(o_before.c.ordered, 0).label("ordered_before"), reported_before.label("reported_before"),
-            (reported_now - reported_before).label("change"),
+            f.c.ordered_now, f.c.reported_now, f.c.ordered_before, f.c.reported_before,
+            (f.c.reported_now - f.c.reported_before).label("change"),
         )
-        .select_from(
-            k.join(Group, Group.id == k.c.group_id)
-            .outerjoin(o_now, o_now.c.group_id == k.c.group_id).outerjoin(r_now, r_now.c.group_id == k.c.group_id)
-            .outerjoin(o_before, o_before.c.group_id == k.c.group_id).outerjoin(r_before, r_before.c.group_id == k.c.group_id)
-        )
-        .order_by(reported_now.desc(), reported_before.desc(), Group.name, Group.id)
+        .select_from(f.join(Group, Group.id == f.c.group_id))
+        .order_by(f.c.reported_now.desc(), f.c.reported_before.desc(), Group.name, Group.id)
     )
-    return paginate_rows(query, page)
+    return paginate_rows(query, page, counted=True)
