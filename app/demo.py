@@ -18,6 +18,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import generate_password_hash
 
 from .extensions import db
@@ -25,6 +27,7 @@ from .models import (
     Case,
     CaseStatus,
     Group,
+    GroupReportDay,
     GroupStatus,
     GroupType,
     Mailing,
@@ -37,6 +40,7 @@ from .models import (
     Pack,
     PrintRun,
     Report,
+    ReportDay,
     ReportSource,
     Role,
     Shipment,
@@ -45,6 +49,7 @@ from .models import (
     User,
 )
 from .packs.codes import new_codes, new_tokens
+from .tracking import counters
 from .public.services import current_campaign
 
 SCALES = {"small": 50, "national": 1000, "global": 20000}
@@ -145,7 +150,7 @@ COLUMNS: dict[type, tuple[str, ...]] = {
             "delivery_city", "delivery_postcode", "delivery_country", "notes", "staff_comment", "created_by_id",
             "created_at", "updated_at", "submitted_at"),
     Shipment: ("id", "order_id", "carrier", "tracking_number", "tracking_url", "dispatched_at", "created_by_id", "delivered_at"),
-    OrderLine: ("id", "order_id", "case_id", "pack_size", "packs", "requested_packs"),
+    OrderLine: ("id", "order_id", "case_id", "pack_size", "packs", "requested_packs", "cards_reported"),
     PrintRun: ("id", "case_id", "cards", "printer", "note", "created_by_id", "created_at"),
     StockMovement: ("id", "case_id", "kind", "quantity", "order_id", "print_run_id", "note", "created_by_id", "created_at"),
     Pack: ("id", "case_id", "order_line_id", "size", "token", "code", "cards_posted", "created_at"),
@@ -310,6 +315,13 @@ def generate(
             progress("groups", 100)
     progress("groups", n_groups % 100)
 
+    # The counter triggers (app/tracking/counters.py) are off while the rows stream in, inside this
+    # transaction (writers wait, on SQLite and PostgreSQL alike); the demo adds to the counters itself.
+    dialect = db.engine.dialect.name
+    for statement in counters.uninstall(dialect):
+        db.session.execute(sa.text(statement))
+    per_day: dict[tuple[int, date], int] = defaultdict(int)
+    per_group_day: dict[tuple[int, int, date], int] = defaultdict(int)
     reserved: dict[int, int] = {c.id: 0 for c in cases}
     collected: dict[int, int] = {c.id: 0 for c in cases}
     statuses, weights = zip(*STATUS_WEIGHTS)
@@ -342,8 +354,8 @@ def generate(
                 else:
                     packs = max(1, min(8, writers // size + rng.randint(0, 2)))
                 line_id = ids.next(OrderLine)
-                out.add(OrderLine, (line_id, oid, case.id, size, packs, packs))
                 if status not in HAS_PACKS:
+                    out.add(OrderLine, (line_id, oid, case.id, size, packs, packs, 0))
                     continue
                 assert submitted is not None  # statuses with packs were submitted
                 reserved[case.id] += packs * size
@@ -353,6 +365,8 @@ def generate(
                 # Groups write together (a class, a writeathon, a stall): a line's cards are reported on
                 # a few writing days after the parcel arrives, not spread evenly over the weeks.
                 writing_days = rng.sample(range(2, 31), k=rng.choice([1, 2, 2, 3, 4]))
+                line_packs: list[tuple] = []
+                line_reports: list[tuple] = []
                 for n in range(packs):
                     pack_id = ids.next(Pack)
                     posted = 0
@@ -369,11 +383,20 @@ def generate(
                             _add_report(pack_reports, ids, rng, pack_id, case.id, size, cards, when, staff_id)
                         posted -= remaining
                         collected[case.id] += posted
-                    out.add(Pack, (pack_id, case.id, line_id, size, tokens[n], codes[n], posted, packed_at))
-                    for report in pack_reports:  # after their pack, for the foreign key
-                        out.add(Report, report)
-                    reports_made += len(pack_reports)
-                    packs_made += 1
+                    line_packs.append((pack_id, case.id, line_id, size, tokens[n], codes[n], posted, packed_at))
+                    line_reports += pack_reports
+                # Parents first (a buffer may be written out at any add), with the line's counter.
+                out.add(OrderLine, (line_id, oid, case.id, size, packs, packs, sum(p[6] for p in line_packs)))
+                for row in line_packs:
+                    out.add(Pack, row)
+                for row in line_reports:
+                    out.add(Report, row)
+                    if not row[8]:  # counted (not voided): the day counters
+                        day = row[6].date()
+                        per_day[(case.id, day)] += row[3]
+                        per_group_day[(gid, case.id, day)] += row[3]
+                reports_made += len(line_reports)
+                packs_made += len(line_packs)
         if g_index % 100 == 99:
             progress("orders", 100)
     progress("orders", n_groups - len(groups) + len(groups) % 100)
@@ -407,6 +430,9 @@ def generate(
             mailings += 1
 
     out.flush()
+    _add_to_counters(per_day, per_group_day)
+    for statement in counters.install(dialect):
+        db.session.execute(sa.text(statement))
     progress("saved", len(COLUMNS))
     for case in cases:
         db.session.execute(
@@ -418,6 +444,18 @@ def generate(
     _reset_sequences(ids.models())
     db.session.commit()
     return DemoResult(groups=n_groups, users=users, orders=orders, packs=packs_made, reports=reports_made, mailings=mailings)
+
+
+def _add_to_counters(per_day: dict[tuple[int, date], int], per_group_day: dict[tuple[int, int, date], int]) -> None:
+    """Add the demo's reports to the day counters (upserts: rows may exist from earlier reports)."""
+    upsert = sqlite_insert if db.engine.dialect.name == "sqlite" else postgresql_insert
+    day_rows = [dict(case_id=c, day=d, cards=n) for (c, d), n in sorted(per_day.items())]
+    group_rows = [dict(group_id=g, case_id=c, day=d, cards=n) for (g, c, d), n in sorted(per_group_day.items())]
+    for model, rows, keys in ((ReportDay, day_rows, ["case_id", "day"]), (GroupReportDay, group_rows, ["group_id", "case_id", "day"])):
+        statement = upsert(model)
+        statement = statement.on_conflict_do_update(index_elements=keys, set_={"cards": model.cards + statement.excluded.cards})
+        for i in range(0, len(rows), 5000):
+            db.session.execute(statement, rows[i:i + 5000])
 
 
 VOID_REASONS = ["Reported twice by the same class.", "Typed 52 instead of 25.", "Test entry at the stall."]
