@@ -478,34 +478,33 @@ def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequ
 
 
 def _joined_figures(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]):
-    """Order and report figures keyed alike: without dates one pass over the order lines; with dates,
-    subqueries of each plus the union of their keys (so a key with only reports in the date range is
-    not lost). Returns the key subquery, the FROM clause and the figure columns."""
+    """Order and report figures keyed alike, one row per key that has either: without dates one pass
+    over the order lines; with dates, the order and report subqueries stacked (UNION ALL) and summed
+    per key, which databases do faster than joining two aggregates. Returns the figures subquery (twice,
+    as the key source and the FROM clause) and the figure columns."""
     if not scope.filters.by_date:
         both = lines_select(scope.case_ids, scope.filters, order_keys).subquery("f")
-        dispatched, reported = both.c.dispatched, both.c.reported
-        columns = dict(
-            ordered=both.c.ordered, dispatched=dispatched, reported=reported,
-            unreported=sa.case((dispatched > reported, dispatched - reported), else_=0),
-            rate=sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None),
+    else:
+        o = orders_select(scope.case_ids, scope.filters, order_keys).subquery("o")
+        r = reports_select(scope.case_ids, scope.filters, report_keys, via_orders=True).subquery("r")
+        zero = sa.literal(0)
+        stacked = sa.union_all(
+            sa.select(*[o.c[n] for n in key_names], o.c.ordered, o.c.dispatched, zero.label("reported")),
+            sa.select(*[r.c[n] for n in key_names], zero, zero, r.c.reported),
+        ).subquery("u")
+        both = (
+            sa.select(*[stacked.c[n] for n in key_names], sa.func.sum(stacked.c.ordered).label("ordered"),
+                      sa.func.sum(stacked.c.dispatched).label("dispatched"), sa.func.sum(stacked.c.reported).label("reported"))
+            .group_by(*[stacked.c[n] for n in key_names])
+            .subquery("f")
         )
-        return both, both, columns
-    o = orders_select(scope.case_ids, scope.filters, order_keys).subquery("o")
-    r = reports_select(scope.case_ids, scope.filters, report_keys, via_orders=True).subquery("r")
-    k = sa.union(
-        sa.select(*[o.c[name] for name in key_names]), sa.select(*[r.c[name] for name in key_names])
-    ).subquery("k")
-    ordered = sa.func.coalesce(o.c.ordered, 0)
-    dispatched = sa.func.coalesce(o.c.dispatched, 0)
-    reported = sa.func.coalesce(r.c.reported, 0)
-    unreported = sa.case((dispatched > reported, dispatched - reported), else_=0)
-    rate = sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None)
-    frm = (
-        k.outerjoin(o, sa.and_(*[o.c[n] == k.c[n] for n in key_names]))
-        .outerjoin(r, sa.and_(*[r.c[n] == k.c[n] for n in key_names]))
+    dispatched, reported = both.c.dispatched, both.c.reported
+    columns = dict(
+        ordered=both.c.ordered, dispatched=dispatched, reported=reported,
+        unreported=sa.case((dispatched > reported, dispatched - reported), else_=0),
+        rate=sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None),
     )
-    columns = dict(ordered=ordered, dispatched=dispatched, reported=reported, unreported=unreported, rate=rate)
-    return k, frm, columns
+    return both, both, columns
 
 
 def _sorted(query: sa.Select, sort: str, columns: dict, name_column, default: str) -> sa.Select:
