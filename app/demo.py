@@ -443,6 +443,10 @@ def generate(
         )
     _reset_sequences(ids.models())
     db.session.commit()
+    # Fresh planner statistics for tables that just grew a million rows: without them SQLite joins
+    # the dashboard's filtered figures in a poor order (2x slower on the global demo).
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
     return DemoResult(groups=n_groups, users=users, orders=orders, packs=packs_made, reports=reports_made, mailings=mailings)
 
 
