@@ -357,7 +357,7 @@ def generate(
                 if status not in HAS_PACKS:
                     out.add(OrderLine, (line_id, oid, case.id, size, packs, packs, 0))
                     continue
-                assert submitted is not None  # statuses with packs were submitted
+                submitted = submitted or created  # statuses with packs were always submitted
                 reserved[case.id] += packs * size
                 packed_at = submitted + timedelta(hours=20)
                 out.add(StockMovement, (ids.next(StockMovement), case.id, StockKind.RESERVATION, -packs * size, oid, None, "", staff_id, packed_at))

@@ -456,7 +456,8 @@ def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequ
     """Ordered, dispatched and reported cards per key in ONE pass over the order lines (no date range:
     then reported is order_line.cards_reported). Keys are those that have orders staff accepted or
     counted reports, as orders_select and reports_select give them apart."""
-    assert not filters.by_date
+    if filters.by_date:
+        raise ValueError("lines_select has no date range: use orders_select and reports_select")
     cards = OrderLine.packs * OrderLine.pack_size
     accepted = Order.status.in_(ORDERED_STATUSES)
     query = sa.select(
