@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..extensions import db
 from ..webhooks import services as webhooks
-from ..models import Pack, Report, ReportSource, User, utcnow
+from ..models import OrderLine, Pack, Report, ReportSource, User, utcnow
 from ..packs import codes
 from ..public.services import case_totals
 
@@ -220,24 +220,29 @@ def _void(report: Report, actor: User, reason: str) -> tuple[int, int]:
     """Mark the report void (only if it still counts) and take its cards off the pack, in the caller's
     transaction. Returns (pack_id, cards)."""
     report_id, pack_id, cards = report.id, report.pack_id, report.cards
-    # The pack first, then the report: the order `record_report` changes them in, so the counter rows
-    # their triggers update (order line, then days) are locked in one order by every writer.
-    still_counts = sa.exists().where(Report.id == report_id, Report.voided.is_(False))
-    taken_off = db.session.execute(
-        sa.update(Pack)
-        .where(Pack.id == pack_id, still_counts)
-        .values(cards_posted=Pack.cards_posted - cards)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    voided = taken_off and db.session.execute(
+    # Lock the pack and its order line first (PostgreSQL; SQLite writers are serialised): the order in
+    # which `record_report` reaches them, before the day counters the report's trigger updates, so
+    # concurrent writers queue instead of deadlocking, and a second void waits for the first.
+    db.session.execute(sa.select(Pack.id).where(Pack.id == pack_id).with_for_update())
+    db.session.execute(
+        sa.select(OrderLine.id).join(Pack, Pack.order_line_id == OrderLine.id).where(Pack.id == pack_id)
+        .with_for_update(of=OrderLine)
+    )
+    voided = db.session.execute(
         sa.update(Report)
         .where(Report.id == report_id, Report.voided.is_(False))
         .values(voided=True, voided_at=utcnow(), voided_by_id=actor.id, void_reason=reason)
         .execution_options(synchronize_session=False)
     ).rowcount
     if voided != 1:
-        db.session.rollback()  # the pack's change goes too
+        db.session.rollback()
         raise ReportError("This report was already voided.")
+    db.session.execute(
+        sa.update(Pack)
+        .where(Pack.id == pack_id)
+        .values(cards_posted=Pack.cards_posted - cards)
+        .execution_options(synchronize_session=False)
+    )
     return pack_id, cards
 
 
