@@ -229,7 +229,7 @@ def run(quick: bool = False, requests: Optional[int] = None, sqlite_url: Optiona
             if owned:
                 drop_postgres(pg_url)
     order = {t.page: i for i, t in enumerate(timings)}
-    timings.sort(key=lambda t: (order[t.page], t.database))
+    timings.sort(key=lambda t: (order[t.page], t.database != "SQLite"))
     return markdown(scale, requests, builds, timings, notes)
 
 

@@ -423,27 +423,32 @@ def _merge(order_rows, report_rows, key_len: int) -> dict[tuple, AggregateRow]:
     return rows
 
 
-def region_rows(scope: Scope) -> list[AggregateRow]:
-    """Figures per country and region, biggest first. Two grouped queries."""
-    keys = [Group.country, Group.region]
-    rows = _merge(
+def _aggregate(scope: Scope, keys: list) -> dict[tuple, AggregateRow]:
+    """Figures per key: one pass over the order lines without dates, else two grouped queries."""
+    if not scope.filters.by_date:
+        return {
+            tuple(row[:len(keys)]): AggregateRow(tuple(row[:len(keys)]), ordered=int(row.ordered), dispatched=int(row.dispatched),
+                                                 reported=int(row.reported), groups=int(row.groups))
+            for row in db.session.execute(lines_select(scope.case_ids, scope.filters, keys, count_groups=True))
+        }
+    return _merge(
         db.session.execute(orders_select(scope.case_ids, scope.filters, keys, count_groups=True)),
         db.session.execute(reports_select(scope.case_ids, scope.filters, keys, via_orders=True)),
-        2,
+        len(keys),
     )
+
+
+def region_rows(scope: Scope) -> list[AggregateRow]:
+    """Figures per country and region, biggest first. One or two grouped queries."""
+    rows = _aggregate(scope, [Group.country, Group.region])
     for row in rows.values():
         row.labels = {"country": row.key[0], "region": row.key[1]}
     return sorted(rows.values(), key=lambda r: (-r.ordered, -r.reported, r.key))
 
 
 def type_rows(scope: Scope) -> list[AggregateRow]:
-    """Figures per group type, biggest first. Two grouped queries."""
-    keys = [Group.type]
-    rows = _merge(
-        db.session.execute(orders_select(scope.case_ids, scope.filters, keys, count_groups=True)),
-        db.session.execute(reports_select(scope.case_ids, scope.filters, keys, via_orders=True)),
-        1,
-    )
+    """Figures per group type, biggest first. One or two grouped queries."""
+    rows = _aggregate(scope, [Group.type])
     for row in rows.values():
         row.labels = {"type": row.key[0]}
     return sorted(rows.values(), key=lambda r: (-r.ordered, -r.reported, r.key[0].value))
@@ -452,7 +457,7 @@ def type_rows(scope: Scope) -> list[AggregateRow]:
 GROUP_SORTS = ("name", "ordered", "dispatched", "reported", "unreported", "rate")
 
 
-def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
+def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any], count_groups: bool = False) -> sa.Select:
     """Ordered, dispatched and reported cards per key in ONE pass over the order lines (no date range:
     then reported is order_line.cards_reported). Keys are those that have orders staff accepted or
     counted reports, as orders_select and reports_select give them apart."""
@@ -466,6 +471,8 @@ def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequ
         sa.func.coalesce(sa.func.sum(sa.case((Order.status.in_(DISPATCHED_STATUSES), cards), else_=0)), 0).label("dispatched"),
         sa.func.coalesce(sa.func.sum(OrderLine.cards_reported), 0).label("reported"),
     ).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+    if count_groups:  # groups with accepted orders, as orders_select counts them
+        query = query.add_columns(sa.func.count(sa.distinct(sa.case((accepted, Order.group_id)))).label("groups"))
     if case_ids is not None:
         query = query.where(OrderLine.case_id.in_(list(case_ids)))
     if filters.group_id:
