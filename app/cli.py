@@ -46,10 +46,10 @@ def seed_command() -> None:
 def demo_command(scale: str, seed_value: int) -> None:
     """Add synthetic groups, orders, packs, reports and mailings on top of `seed`."""
     seeding.seed()
+    bar = click.progressbar(length=demo_module.progress_length(scale), label=f"Demo data ({scale})", file=sys.stderr)
     try:
-        result = demo_module.generate(
-            scale, seed_value, progress=lambda stage, n: click.echo(f"  {stage}: {n:,}", err=True)
-        )
+        with bar:
+            result = demo_module.generate(scale, seed_value, progress=lambda _stage, steps: bar.update(steps))
     except demo_module.DemoAlreadyLoaded as error:
         click.echo(str(error))
     except demo_module.DemoError as error:

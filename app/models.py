@@ -458,6 +458,8 @@ class OrderLine(db.Model):
     packs: so.Mapped[int]
     # What the coordinator asked for; `packs` is what staff approved (they may adjust it).
     requested_packs: so.Mapped[int]
+    # Sum of the line's packs' cards_posted, kept by database triggers (app/tracking/counters.py).
+    cards_reported: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     order: so.Mapped[Order] = so.relationship(back_populates="lines")
     case: so.Mapped[Case] = so.relationship()
@@ -609,6 +611,29 @@ class Report(db.Model):
     corrects_id: so.Mapped[Optional[int]] = so.mapped_column(sa.ForeignKey("report.id", ondelete="SET NULL"))
 
     pack: so.Mapped[Pack] = so.relationship()
+
+
+class ReportDay(db.Model):
+    """Cards reported (reports not voided) per case and UTC day: a counter table kept by database
+    triggers on `report` in the same transaction (app/tracking/counters.py). Read-only for the app."""
+
+    __tablename__ = "report_day"
+
+    case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+    day: so.Mapped[date] = so.mapped_column(primary_key=True)
+    cards: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class GroupReportDay(db.Model):
+    """Cards reported per group, case and UTC day (packs on an order line only), kept by database
+    triggers on `report` and `pack` in the same transaction. Read-only for the app."""
+
+    __tablename__ = "group_report_day"
+
+    group_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), primary_key=True)
+    case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+    day: so.Mapped[date] = so.mapped_column(primary_key=True)
+    cards: so.Mapped[int] = so.mapped_column(default=0)
 
 
 class Shipment(db.Model):

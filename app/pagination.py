@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
+import sqlalchemy as sa
 from sqlalchemy import Select
 
 from .extensions import db
@@ -27,11 +28,31 @@ class _RowsPagination(SelectPagination):
         return list(self._query_args["session"].execute(select).all())
 
 
-def paginate_rows(query: Select, page: int | None, per_page: int | None = None) -> Pagination:
-    """A page of a multi-column `query` (e.g. aggregates); the same page rules as `paginate`."""
+class _CountedRowsPagination(_RowsPagination):
+    """Rows and their total in ONE query (`COUNT(*) OVER ()`): an aggregate query is computed once,
+    not again inside a count. Only a page past the end needs the separate count."""
+
+    def _query_items(self) -> list:
+        select = self._query_args["select"].add_columns(sa.func.count().over().label("total_rows"))
+        rows = list(self._query_args["session"].execute(select.limit(self.per_page).offset(self._query_offset)).all())
+        # No row on the first page: there are none at all. Past the end: count them apart.
+        self._counted = rows[0].total_rows if rows else (0 if self._query_offset == 0 else None)
+        return rows
+
+    def _query_count(self) -> int:
+        return self._counted if self._counted is not None else super()._query_count()
+
+
+def paginate_rows(query: Select, page: int | None, per_page: int | None = None, counted: bool = False) -> Pagination:
+    """A page of a multi-column `query` (e.g. aggregates); the same page rules as `paginate`.
+
+    `counted=True` reads rows and total in one query (for expensive aggregates); the rows then carry
+    an extra `total_rows` column.
+    """
     per_page = min(per_page or current_app.config["PER_PAGE"], 200)
     page = max(1, page or 1)
-    result = _RowsPagination(select=query, session=db.session(), page=page, per_page=per_page, error_out=False)
+    cls = _CountedRowsPagination if counted else _RowsPagination
+    result = cls(select=query, session=db.session(), page=page, per_page=per_page, error_out=False)
     if page > 1 and not result.items and result.pages:
-        result = _RowsPagination(select=query, session=db.session(), page=result.pages, per_page=per_page, error_out=False)
+        result = cls(select=query, session=db.session(), page=result.pages, per_page=per_page, error_out=False)
     return result

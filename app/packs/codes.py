@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 
@@ -64,6 +65,42 @@ def new_code() -> str:
         check = check_value(body)
         if check < 32:
             return body + ALPHABET[check]
+
+
+# Bulk generation: each random byte's low 5 bits pick a symbol (256 is a multiple of 32: uniform), and
+# RFC 4648 base32 lays 5 bytes out as 8 symbols most significant first, as `_symbols` does.
+_BYTE_TO_SYMBOL = bytes(ord(ALPHABET[b % 32]) for b in range(256))
+_RFC4648_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
+
+
+def new_tokens(count: int) -> list[str]:
+    """`count` fresh tokens, as `new_token` makes them (26 symbols, 130 bits from `secrets`), at C speed."""
+    text = secrets.token_bytes(TOKEN_LENGTH * count).translate(_BYTE_TO_SYMBOL).decode("ascii")
+    return [text[i:i + TOKEN_LENGTH] for i in range(0, len(text), TOKEN_LENGTH)]
+
+
+def new_codes(count: int, taken: set[str] | None = None) -> list[str]:
+    """`count` fresh short codes, distinct from each other and from `taken` (which grows with them).
+
+    The same codes as `new_code`: 40 random bits from `secrets`, the mod-37 check, and no code whose
+    check would need a symbol outside 0-9 A-Z. About 1 µs a code instead of 5.
+    """
+    taken = set() if taken is None else taken
+    out: list[str] = []
+    while len(out) < count:
+        want = (count - len(out)) * 9 // 8 + 8
+        raw = secrets.token_bytes(5 * want)
+        bodies = base64.b32encode(raw).translate(_RFC4648_TO_CROCKFORD).decode("ascii")
+        for i in range(want):
+            check = int.from_bytes(raw[5 * i:5 * i + 5], "big") % 37
+            if check < 32:
+                code = bodies[8 * i:8 * i + 8] + ALPHABET[check]
+                if code not in taken:
+                    taken.add(code)
+                    out.append(code)
+                    if len(out) == count:
+                        break
+    return out
 
 
 def normalise(text: str) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit, database
 from ..extensions import db
 from ..webhooks import services as webhooks
-from ..models import Pack, Report, ReportSource, User, utcnow
+from ..models import OrderLine, Pack, Report, ReportSource, User, utcnow
 from ..packs import codes
 from ..tracking import stats
 
@@ -253,6 +253,14 @@ def _void(report: Report, actor: User, reason: str) -> tuple[int, int]:
     """Mark the report void (only if it still counts) and take its cards off the pack, in the caller's
     transaction. Returns (pack_id, cards)."""
     report_id, pack_id, cards = report.id, report.pack_id, report.cards
+    # Lock the pack and its order line first (PostgreSQL; SQLite writers are serialised): the order in
+    # which `record_report` reaches them, before the day counters the report's trigger updates, so
+    # concurrent writers queue instead of deadlocking, and a second void waits for the first.
+    db.session.execute(sa.select(Pack.id).where(Pack.id == pack_id).with_for_update())
+    db.session.execute(
+        sa.select(OrderLine.id).join(Pack, Pack.order_line_id == OrderLine.id).where(Pack.id == pack_id)
+        .with_for_update(of=OrderLine)
+    )
     voided = db.session.execute(
         sa.update(Report)
         .where(Report.id == report_id, Report.voided.is_(False))

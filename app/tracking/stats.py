@@ -33,11 +33,12 @@ from ..models import (
     Campaign,
     Case,
     Group,
+    GroupReportDay,
     Mailing,
     Order,
     OrderLine,
-    Pack,
     Report,
+    ReportDay,
     Shipment,
 )
 from ..pagination import paginate_rows
@@ -210,53 +211,87 @@ def orders_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Seq
     return query.group_by(*keys) if keys else query
 
 
-def _pack_keyed(key: Any) -> Optional[Any]:
-    """`key` for a query over packs: Report.case_id becomes Pack.case_id (the same value, denormalised);
-    keys on other report columns (e.g. the day) cannot be answered per pack: None."""
+def _unlabelled(key: Any) -> tuple[Any, Optional[str]]:
+    """The expression under a key and the name its result column has."""
     element = key.__clause_element__() if hasattr(key, "__clause_element__") else key
-    base = getattr(element, "element", element)
-    if Report.__table__ not in base._from_objects:
+    base = getattr(element, "element", element)  # a label's expression
+    return base, getattr(element, "name", None) or getattr(base, "key", None)
+
+
+def _counter_key(key: Any, columns: dict[str, Any]) -> Optional[Any]:
+    """`key` (a column of Report, Order or Group, or the UTC day of Report.created_at) as a column of a
+    counter source: `columns` maps "case_id", "group_id" and "day" to that source's columns; Group's
+    columns stay. None when the source cannot answer it."""
+    base, name = _unlabelled(key)
+    if isinstance(base, utc_day):
+        target = columns.get("day")
+    elif getattr(base, "table", None) is Group.__table__:
         return key
-    if getattr(base, "table", None) is Report.__table__ and base.name == "case_id":
-        return Pack.case_id.label(getattr(element, "name", "case_id"))
-    return None
+    elif getattr(base, "table", None) is Report.__table__ and base.name == "case_id":
+        target = columns.get("case_id")
+    elif getattr(base, "table", None) is Order.__table__ and base.name == "group_id":
+        target = columns.get("group_id")
+    else:
+        target = None
+    return None if target is None else target.label(name)
 
 
 def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), via_orders: bool = False) -> sa.Select:
-    """Reported cards (not voided) grouped by `keys`; joins packs → orders → groups only when needed.
+    """Reported cards (reports not voided) grouped by `keys`, read from the counters that triggers keep
+    (app/tracking/counters.py), never from the reports themselves:
 
-    Per group, region or type, reports are first summed per pack (from the covering index
-    ix_report_totals), then joined to the far fewer packs and orders.
+    - per case and day (no group filter): `report_day`;
+    - by group, region or type over the whole campaign: `order_line.cards_reported`;
+    - by group, region or type within dates or per day: `group_report_day`.
+
+    `keys` are columns of Report (case_id), Order (group_id) or Group, or utc_day(Report.created_at).
+    With `via_orders` (or a group filter) only reports of packs on an order line count.
     """
-    conditions = [Report.voided == sa.false(), *_in_range(Report.created_at, filters)]
-    if case_ids is not None:
-        conditions.append(Report.case_id.in_(list(case_ids)))
+    case_ids = list(case_ids) if case_ids is not None else None
     if not (via_orders or filters.by_group):
-        query = sa.select(*keys, sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported")).where(*conditions)
-        return query.group_by(*keys) if keys else query
-
-    pack_keys = [_pack_keyed(k) for k in keys]
-    if all(k is not None for k in pack_keys):
-        per_pack = (
-            sa.select(Report.pack_id, sa.func.sum(Report.cards).label("cards"))
-            .where(*conditions).group_by(Report.pack_id).subquery("per_pack")
-        )
-        query = (
-            sa.select(*pack_keys, sa.func.coalesce(sa.func.sum(per_pack.c.cards), 0).label("reported"))
-            .select_from(per_pack).join(Pack, Pack.id == per_pack.c.pack_id)
-        )
-        keys = pack_keys
+        source = ReportDay
+        columns = {"case_id": ReportDay.case_id, "day": ReportDay.day}
+    elif not filters.by_date and all(_counter_key(k, {"case_id": OrderLine.case_id, "group_id": Order.group_id}) is not None for k in keys):
+        return _reports_from_lines(case_ids, filters, keys)
     else:
-        query = (
-            sa.select(*keys, sa.func.coalesce(sa.func.sum(Report.cards), 0).label("reported"))
-            .select_from(Report).where(*conditions).join(Pack, Pack.id == Report.pack_id)
-        )
-    query = query.join(OrderLine, OrderLine.id == Pack.order_line_id).join(Order, Order.id == OrderLine.order_id)
+        source = GroupReportDay
+        columns = {"case_id": GroupReportDay.case_id, "group_id": GroupReportDay.group_id, "day": GroupReportDay.day}
+    mapped = [_counter_key(k, columns) for k in keys]
+    if any(k is None for k in mapped):
+        raise ValueError("reports_select: a key the report counters cannot answer")
+    # Rows at 0 (everything voided) are skipped: keys with no counted report do not appear, as before.
+    query = (
+        sa.select(*mapped, sa.func.coalesce(sa.func.sum(source.cards), 0).label("reported"))
+        .select_from(source).where(source.cards != 0)
+    )
+    if case_ids is not None:
+        query = query.where(source.case_id.in_(case_ids))
+    if filters.date_from:
+        query = query.where(source.day >= filters.date_from)
+    if filters.date_to:
+        query = query.where(source.day <= filters.date_to)
+    if source is GroupReportDay:
+        if filters.group_id:
+            query = query.where(GroupReportDay.group_id == filters.group_id)
+        if _needs_group_table(filters, mapped):
+            query = query.join(Group, Group.id == GroupReportDay.group_id).where(*_group_conditions(filters))
+    return query.group_by(*mapped) if mapped else query
+
+
+def _reports_from_lines(case_ids: Optional[list[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
+    """Reported cards per order line's case, group, region or type (no dates): order_line.cards_reported."""
+    mapped = [_counter_key(k, {"case_id": OrderLine.case_id, "group_id": Order.group_id}) for k in keys]
+    query = (
+        sa.select(*mapped, sa.func.coalesce(sa.func.sum(OrderLine.cards_reported), 0).label("reported"))
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id).where(OrderLine.cards_reported != 0)
+    )
+    if case_ids is not None:
+        query = query.where(OrderLine.case_id.in_(case_ids))
     if filters.group_id:
         query = query.where(Order.group_id == filters.group_id)
-    if _needs_group_table(filters, keys):
+    if _needs_group_table(filters, mapped):
         query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
-    return query.group_by(*keys) if keys else query
+    return query.group_by(*mapped) if mapped else query
 
 
 def mailings_select(case_ids: Optional[Iterable[int]], filters: Filters) -> sa.Select:
@@ -388,27 +423,32 @@ def _merge(order_rows, report_rows, key_len: int) -> dict[tuple, AggregateRow]:
     return rows
 
 
-def region_rows(scope: Scope) -> list[AggregateRow]:
-    """Figures per country and region, biggest first. Two grouped queries."""
-    keys = [Group.country, Group.region]
-    rows = _merge(
+def _aggregate(scope: Scope, keys: list) -> dict[tuple, AggregateRow]:
+    """Figures per key: one pass over the order lines without dates, else two grouped queries."""
+    if not scope.filters.by_date:
+        return {
+            tuple(row[:len(keys)]): AggregateRow(tuple(row[:len(keys)]), ordered=int(row.ordered), dispatched=int(row.dispatched),
+                                                 reported=int(row.reported), groups=int(row.groups))
+            for row in db.session.execute(lines_select(scope.case_ids, scope.filters, keys, count_groups=True))
+        }
+    return _merge(
         db.session.execute(orders_select(scope.case_ids, scope.filters, keys, count_groups=True)),
         db.session.execute(reports_select(scope.case_ids, scope.filters, keys, via_orders=True)),
-        2,
+        len(keys),
     )
+
+
+def region_rows(scope: Scope) -> list[AggregateRow]:
+    """Figures per country and region, biggest first. One or two grouped queries."""
+    rows = _aggregate(scope, [Group.country, Group.region])
     for row in rows.values():
         row.labels = {"country": row.key[0], "region": row.key[1]}
     return sorted(rows.values(), key=lambda r: (-r.ordered, -r.reported, r.key))
 
 
 def type_rows(scope: Scope) -> list[AggregateRow]:
-    """Figures per group type, biggest first. Two grouped queries."""
-    keys = [Group.type]
-    rows = _merge(
-        db.session.execute(orders_select(scope.case_ids, scope.filters, keys, count_groups=True)),
-        db.session.execute(reports_select(scope.case_ids, scope.filters, keys, via_orders=True)),
-        1,
-    )
+    """Figures per group type, biggest first. One or two grouped queries."""
+    rows = _aggregate(scope, [Group.type])
     for row in rows.values():
         row.labels = {"type": row.key[0]}
     return sorted(rows.values(), key=lambda r: (-r.ordered, -r.reported, r.key[0].value))
@@ -417,25 +457,62 @@ def type_rows(scope: Scope) -> list[AggregateRow]:
 GROUP_SORTS = ("name", "ordered", "dispatched", "reported", "unreported", "rate")
 
 
-def _joined_figures(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]):
-    """Subqueries of order and report figures keyed alike, plus the union of their keys (so a key with
-    only reports in the date range is not lost): the FROM clause and the figure columns."""
-    o = orders_select(scope.case_ids, scope.filters, order_keys).subquery("o")
-    r = reports_select(scope.case_ids, scope.filters, report_keys, via_orders=True).subquery("r")
-    k = sa.union(
-        sa.select(*[o.c[name] for name in key_names]), sa.select(*[r.c[name] for name in key_names])
-    ).subquery("k")
-    ordered = sa.func.coalesce(o.c.ordered, 0)
-    dispatched = sa.func.coalesce(o.c.dispatched, 0)
-    reported = sa.func.coalesce(r.c.reported, 0)
-    unreported = sa.case((dispatched > reported, dispatched - reported), else_=0)
-    rate = sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None)
-    frm = (
-        k.outerjoin(o, sa.and_(*[o.c[n] == k.c[n] for n in key_names]))
-        .outerjoin(r, sa.and_(*[r.c[n] == k.c[n] for n in key_names]))
+def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any], count_groups: bool = False) -> sa.Select:
+    """Ordered, dispatched and reported cards per key in ONE pass over the order lines (no date range:
+    then reported is order_line.cards_reported). Keys are those that have orders staff accepted or
+    counted reports, as orders_select and reports_select give them apart."""
+    if filters.by_date:
+        raise ValueError("lines_select has no date range: use orders_select and reports_select")
+    cards = OrderLine.packs * OrderLine.pack_size
+    accepted = Order.status.in_(ORDERED_STATUSES)
+    query = sa.select(
+        *keys,
+        sa.func.coalesce(sa.func.sum(sa.case((accepted, cards), else_=0)), 0).label("ordered"),
+        sa.func.coalesce(sa.func.sum(sa.case((Order.status.in_(DISPATCHED_STATUSES), cards), else_=0)), 0).label("dispatched"),
+        sa.func.coalesce(sa.func.sum(OrderLine.cards_reported), 0).label("reported"),
+    ).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+    if count_groups:  # groups with accepted orders, as orders_select counts them
+        query = query.add_columns(sa.func.count(sa.distinct(sa.case((accepted, Order.group_id)))).label("groups"))
+    if case_ids is not None:
+        query = query.where(OrderLine.case_id.in_(list(case_ids)))
+    if filters.group_id:
+        query = query.where(Order.group_id == filters.group_id)
+    if _needs_group_table(filters, keys):
+        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    query = query.where(sa.or_(accepted, OrderLine.cards_reported != 0))
+    return query.group_by(*keys).having(
+        sa.or_(sa.func.sum(sa.case((accepted, 1), else_=0)) > 0, sa.func.sum(OrderLine.cards_reported) != 0)
     )
-    columns = dict(ordered=ordered, dispatched=dispatched, reported=reported, unreported=unreported, rate=rate)
-    return k, frm, columns
+
+
+def _joined_figures(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]):
+    """Order and report figures keyed alike, one row per key that has either: without dates one pass
+    over the order lines; with dates, the order and report subqueries stacked (UNION ALL) and summed
+    per key, which databases do faster than joining two aggregates. Returns the figures subquery (twice,
+    as the key source and the FROM clause) and the figure columns."""
+    if not scope.filters.by_date:
+        both = lines_select(scope.case_ids, scope.filters, order_keys).subquery("f")
+    else:
+        o = orders_select(scope.case_ids, scope.filters, order_keys).subquery("o")
+        r = reports_select(scope.case_ids, scope.filters, report_keys, via_orders=True).subquery("r")
+        zero = sa.literal(0)
+        stacked = sa.union_all(
+            sa.select(*[o.c[n] for n in key_names], o.c.ordered, o.c.dispatched, zero.label("reported")),
+            sa.select(*[r.c[n] for n in key_names], zero, zero, r.c.reported),
+        ).subquery("u")
+        both = (
+            sa.select(*[stacked.c[n] for n in key_names], sa.func.sum(stacked.c.ordered).label("ordered"),
+                      sa.func.sum(stacked.c.dispatched).label("dispatched"), sa.func.sum(stacked.c.reported).label("reported"))
+            .group_by(*[stacked.c[n] for n in key_names])
+            .subquery("f")
+        )
+    dispatched, reported = both.c.dispatched, both.c.reported
+    columns = dict(
+        ordered=both.c.ordered, dispatched=dispatched, reported=reported,
+        unreported=sa.case((dispatched > reported, dispatched - reported), else_=0),
+        rate=sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None),
+    )
+    return both, both, columns
 
 
 def _sorted(query: sa.Select, sort: str, columns: dict, name_column, default: str) -> sa.Select:
@@ -455,7 +532,7 @@ def group_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagina
         .select_from(frm.join(Group, Group.id == k.c.group_id))
     )
     query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id)
-    return paginate_rows(query, page)
+    return paginate_rows(query, page, counted=True)
 
 
 def group_case_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagination:
@@ -472,7 +549,7 @@ def group_case_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> P
         .select_from(frm.join(Group, Group.id == k.c.group_id).join(Case, Case.id == k.c.case_id))
     )
     query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id, Case.position, Case.id)
-    return paginate_rows(query, page)
+    return paginate_rows(query, page, counted=True)
 
 
 # --- Cards reported per day --------------------------------------------------------------------------
@@ -525,28 +602,38 @@ def compare(scope: Scope, page: int = 1) -> Comparison:
 
 
 def _compare_groups(now_ids: list[int], before_ids: list[int], filters: Filters, page: int) -> Pagination:
-    def side(case_ids, name):
-        o = orders_select(case_ids, filters, [Order.group_id.label("group_id")]).subquery(f"o_{name}")
-        r = reports_select(case_ids, filters, [Order.group_id.label("group_id")], via_orders=True).subquery(f"r_{name}")
-        return o, r
+    """Per group: ordered and reported this campaign and the one before, in one pass over the order
+    lines (the comparison has no dates, so reported is order_line.cards_reported)."""
+    cards = OrderLine.packs * OrderLine.pack_size
+    accepted = Order.status.in_(ORDERED_STATUSES)
+    now, before = OrderLine.case_id.in_(now_ids), OrderLine.case_id.in_(before_ids)
 
-    o_now, r_now = side(now_ids, "now")
-    o_before, r_before = side(before_ids, "before")
-    k = sa.union(*[sa.select(s.c.group_id) for s in (o_now, r_now, o_before, r_before)]).subquery("k")
-    reported_now = sa.func.coalesce(r_now.c.reported, 0)
-    reported_before = sa.func.coalesce(r_before.c.reported, 0)
+    def total(when, value):
+        return sa.func.coalesce(sa.func.sum(sa.case((when, value), else_=0)), 0)
+
+    figures = (
+        sa.select(
+            Order.group_id.label("group_id"),
+            total(sa.and_(now, accepted), cards).label("ordered_now"), total(now, OrderLine.cards_reported).label("reported_now"),
+            total(sa.and_(before, accepted), cards).label("ordered_before"), total(before, OrderLine.cards_reported).label("reported_before"),
+        )
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.case_id.in_(now_ids + before_ids), sa.or_(accepted, OrderLine.cards_reported != 0))
+    )
+    if filters.group_id:
+        figures = figures.where(Order.group_id == filters.group_id)
+    if _group_conditions(filters):
+        figures = figures.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    f = figures.group_by(Order.group_id).having(
+        sa.or_(sa.func.sum(sa.case((accepted, 1), else_=0)) > 0, sa.func.sum(OrderLine.cards_reported) != 0)
+    ).subquery("f")
     query = (
         sa.select(
             Group.id, Group.name, Group.type, Group.country, Group.region,
-            sa.func.coalesce(o_now.c.ordered, 0).label("ordered_now"), reported_now.label("reported_now"),
-            sa.func.coalesce(o_before.c.ordered, 0).label("ordered_before"), reported_before.label("reported_before"),
-            (reported_now - reported_before).label("change"),
+            f.c.ordered_now, f.c.reported_now, f.c.ordered_before, f.c.reported_before,
+            (f.c.reported_now - f.c.reported_before).label("change"),
         )
-        .select_from(
-            k.join(Group, Group.id == k.c.group_id)
-            .outerjoin(o_now, o_now.c.group_id == k.c.group_id).outerjoin(r_now, r_now.c.group_id == k.c.group_id)
-            .outerjoin(o_before, o_before.c.group_id == k.c.group_id).outerjoin(r_before, r_before.c.group_id == k.c.group_id)
-        )
-        .order_by(reported_now.desc(), reported_before.desc(), Group.name, Group.id)
+        .select_from(f.join(Group, Group.id == f.c.group_id))
+        .order_by(f.c.reported_now.desc(), f.c.reported_before.desc(), Group.name, Group.id)
     )
-    return paginate_rows(query, page)
+    return paginate_rows(query, page, counted=True)
