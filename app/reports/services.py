@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit, database
 from ..extensions import db
 from ..webhooks import services as webhooks
-from ..models import OrderLine, Pack, Report, ReportSource, User, utcnow
+from ..models import OrderLine, Pack, Report, ReportDay, ReportSource, User, utcnow
 from ..packs import codes
 from ..tracking import stats
 
@@ -101,8 +101,8 @@ _INSERT_REPORT = sa.insert(_REPORT_T)
 
 @functools.cache
 def _case_reported_statement() -> sa.Select:
-    """A case's reported cards, by the dashboard's definition (`stats.reports_select`)."""
-    return stats.reports_select(None, stats.NO_FILTERS).where(Report.case_id == sa.bindparam("case_id"))
+    """A case's reported cards, by the dashboard's definition (`stats.reports_select`: the per-day counters)."""
+    return stats.reports_select(None, stats.NO_FILTERS).where(ReportDay.case_id == sa.bindparam("case_id"))
 
 
 # --- Finding packs --------------------------------------------------------------------------------

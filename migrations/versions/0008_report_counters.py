@@ -1,7 +1,7 @@
 """report counters: cards reported per case and day, per group, case and day, and per order line
 
-Revision ID: 0007_report_counters
-Revises: 0006_audit_append_only
+Revision ID: 0008_report_counters
+Revises: 0007_case_translations
 
 At campaign scale (20,000 groups, ~2M reports) summing reports per request took 0.2 s (public home)
 to 20 s (dashboard filtered by region) on SQLite. The figures now read counter tables kept by
@@ -13,8 +13,8 @@ from alembic import op
 
 from app.tracking import counters
 
-revision = "0007_report_counters"
-down_revision = "0006_audit_append_only"
+revision = "0008_report_counters"
+down_revision = "0007_case_translations"
 branch_labels = None
 depends_on = None
 
