@@ -176,6 +176,17 @@ def _needs_group_table(filters: Filters, keys: Sequence[Any]) -> bool:
     return bool(_group_conditions(filters)) or any(_table_of(k) is Group.__table__ for k in keys)
 
 
+def _narrow_lines(query: sa.Select, case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
+    """Order lines (joined to their order) limited to these cases, the group filter and the group conditions."""
+    if case_ids is not None:
+        query = query.where(OrderLine.case_id.in_(list(case_ids)))
+    if filters.group_id:
+        query = query.where(Order.group_id == filters.group_id)
+    if _needs_group_table(filters, keys):
+        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    return query
+
+
 def orders_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), count_groups: bool = False) -> sa.Select:
     """Ordered and dispatched cards grouped by `keys` (columns of OrderLine, Order or Group)."""
     cards = OrderLine.packs * OrderLine.pack_size
@@ -187,12 +198,7 @@ def orders_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Seq
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.status.in_(ORDERED_STATUSES))
     )
-    if case_ids is not None:
-        query = query.where(OrderLine.case_id.in_(list(case_ids)))
-    if filters.group_id:
-        query = query.where(Order.group_id == filters.group_id)
-    if _needs_group_table(filters, keys):
-        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    query = _narrow_lines(query, case_ids, filters, keys)
     if filters.by_date:
         ordered_when += _in_range(sa.func.coalesce(Order.submitted_at, Order.created_at), filters)
         first = (
@@ -473,12 +479,7 @@ def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequ
     ).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
     if count_groups:  # groups with accepted orders, as orders_select counts them
         query = query.add_columns(sa.func.count(sa.distinct(sa.case((accepted, Order.group_id)))).label("groups"))
-    if case_ids is not None:
-        query = query.where(OrderLine.case_id.in_(list(case_ids)))
-    if filters.group_id:
-        query = query.where(Order.group_id == filters.group_id)
-    if _needs_group_table(filters, keys):
-        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    query = _narrow_lines(query, case_ids, filters, keys)
     query = query.where(sa.or_(accepted, OrderLine.cards_reported != 0))
     return query.group_by(*keys).having(
         sa.or_(sa.func.sum(sa.case((accepted, 1), else_=0)) > 0, sa.func.sum(OrderLine.cards_reported) != 0)
