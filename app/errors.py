@@ -38,7 +38,9 @@ def init_app(app: Flask) -> None:
         if _is_api():
             return problems.from_http_exception(error)
         template = "errors/404.html" if error.code == 404 else "errors/error.html"
-        return render_template(template, **error_page_context(error)), error.code
+        # Keep the exception's Retry-After (429) and Allow (405) on the page that replaces its body.
+        headers = {k: v for k, v in error.get_headers() if k in ("Retry-After", "Allow")}
+        return render_template(template, **error_page_context(error)), error.code, headers
 
     @app.errorhandler(problems.ValidationProblem)
     def _validation_problem(error: problems.ValidationProblem):

@@ -12,7 +12,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from .. import database
+from .. import database, ratelimit
 from ..auth.decorators import staff_required
 from ..extensions import db, limiter
 from ..htmx import render, wants_fragment
@@ -30,11 +30,6 @@ bp = Blueprint("reports", __name__)
 
 def _limit(name: str):
     return lambda: current_app.config[name]
-
-
-def _pack_key() -> str:
-    """Rate-limit key: the pack named in the URL (however it is spelt)."""
-    return "pack:" + codes.normalise((request.view_args or {}).get("token", ""))[:40]
 
 
 def _is_miss(response: Response) -> bool:
@@ -120,8 +115,7 @@ def pack_page(token: str):
 @bp.post("/p/<token>")
 @database.reads_first  # record_report holds SQLite's write lock only for its short write transaction
 @limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss, exempt_when=_token_is_valid)
-@limiter.limit(_limit("RATELIMIT_REPORT_PER_IP"))
-@limiter.limit(_limit("RATELIMIT_REPORT_PER_PACK"), key_func=_pack_key)
+@ratelimit.limited(*ratelimit.REPORT_BUDGETS)  # per client and per pack, one storage round trip
 def post_report(token: str):
     """Record the cards posted from this pack; answers thanks (htmx) or redirects to it (no JS)."""
     pack = _pack_in_url()
