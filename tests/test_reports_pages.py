@@ -408,3 +408,34 @@ def test_pack_page_with_everything_it_loads_stays_small(client, pack):
         total += len(gzip.compress(response.get_data()))
         response.close()
     assert total <= 60 * 1024, f"{total} bytes compressed"
+
+
+# --- Statements per request ---------------------------------------------------------------------------
+
+def _statements(app, action) -> list[str]:
+    """The SQL statements (not BEGIN/COMMIT/ROLLBACK) a request runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.split(None, 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_pack_page_is_one_query_and_a_report_the_minimal_set(app, client, pack):
+    url, pack_id = f"/p/{pack.token}", pack.id
+    page = _statements(app, lambda: client.get(url))
+    assert len(page) == 1 and "FROM pack JOIN" in page[0], page
+    key = hidden_value(client.get(url).get_data(as_text=True), "idempotency_key")
+    report = _statements(app, lambda: client.post(url, data={"idempotency_key": key, "cards": "2"}))
+    # pack+case, replayed key?, webhooks to notify; then the conditional UPDATE and the INSERT
+    assert [s.split(None, 1)[0] for s in report] == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"]
+    assert _posted(pack_id) == 2

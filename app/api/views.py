@@ -343,7 +343,7 @@ def list_shipments(args):
 def create_report(data, token: str):
     """Report cards posted from a pack. The same Idempotency-Key again returns the first answer and
     adds nothing; the same key with another number is refused (422)."""
-    pack = reports.find_pack_by_token(token)
+    pack = reports.find_pack_view(token)
     if pack is None:
         raise NotFound("No pack has this token (it may have been reissued).")
     key = request.headers.get("Idempotency-Key", "")

@@ -39,11 +39,11 @@ def _is_miss(response: Response) -> bool:
 _URL_PACK = "cardtrail.url_pack"
 
 
-def _pack_in_url() -> Pack | None:
+def _pack_in_url() -> services.PackView | None:
     """The pack whose token is in the URL, looked up once per request (the rate limiter asks first)."""
     cache = request.environ  # per request (unlike `g`, which tests keep across requests)
     if _URL_PACK not in cache:
-        cache[_URL_PACK] = services.find_pack_by_token((request.view_args or {}).get("token", ""))
+        cache[_URL_PACK] = services.find_pack_view((request.view_args or {}).get("token", ""))
     return cache[_URL_PACK]
 
 
@@ -74,7 +74,7 @@ def _no_store(body) -> Response:
     return response
 
 
-def _case_of(pack: Pack):
+def _case_of(pack: services.AnyPack):
     """The pack's case in the page's language (English where it has no translation)."""
     return localize(pack.case, current_language().code)
 
@@ -83,7 +83,7 @@ def _pack_not_found():
     return _no_store((render_template("reports/pack_not_found.html"), 404))
 
 
-def _pack_page(pack: Pack, form: ReportForm, status: int = 200, **context):
+def _pack_page(pack: services.AnyPack, form: ReportForm, status: int = 200, **context):
     """The pack page with the report form (or, with `recorded`, the thanks) in place."""
     response = render(
         "reports/pack.html", "reports/_report_form.html", status_code=status,
