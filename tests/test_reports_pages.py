@@ -439,3 +439,28 @@ def test_pack_page_is_one_query_and_a_report_the_minimal_set(app, client, pack):
     # pack+case, replayed key?, webhooks to notify; then the conditional UPDATE and the INSERT
     assert [s.split(None, 1)[0] for s in report] == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"]
     assert _posted(pack_id) == 2
+
+
+# --- The cached case parts -------------------------------------------------------------------------------
+
+def test_case_parts_are_cached_but_an_edit_shows_at_once(app, client, world):
+    from app.models import Case
+    from app.reports import fragments
+
+    fragments.clear()
+    token = world.packs[0].token
+    first = client.get(f"/p/{token}").get_data(as_text=True)
+    assert "Tell her she is not alone." in first and len(fragments._cache) == 1
+    second = client.get(f"/p/{token}").get_data(as_text=True)
+    assert len(fragments._cache) == 1  # the same case text: reused
+    # Only the case parts are shared: every load still gets its own form key and the live count.
+    assert hidden_value(first, "idempotency_key") != hidden_value(second, "idempotency_key")
+    case = db.session.get(Case, world.case.id)
+    case.what_to_write = "Write to her in your own words."
+    db.session.commit()
+    edited = client.get(f"/p/{token}").get_data(as_text=True)
+    assert "Write to her in your own words." in edited and "Tell her she is not alone." not in edited
+    french = client.get(f"/p/{token}?lang=fr").get_data(as_text=True)
+    assert "Ce qu’il faut écrire" in french and "What to write" not in french
+    assert 'lang="en" dir="ltr">Write to her in your own words.' in french  # no translation: English, marked
+    assert "What to write" in client.get(f"/p/{token}?lang=en").get_data(as_text=True)

@@ -20,7 +20,7 @@ from ..i18n import current_language
 from ..public.services import localize
 from ..models import Pack, ReportSource
 from ..packs import codes
-from . import services
+from . import fragments, services
 from .forms import CodeForm, CorrectForm, ReportForm, VoidForm, new_idempotency_key
 
 bp = Blueprint("reports", __name__)
@@ -83,11 +83,17 @@ def _pack_not_found():
     return _no_store((render_template("reports/pack_not_found.html"), 404))
 
 
+def _case_parts(case) -> fragments.CaseParts:
+    return fragments.case_parts(case, current_language().code)
+
+
 def _pack_page(pack: services.AnyPack, form: ReportForm, status: int = 200, **context):
     """The pack page with the report form (or, with `recorded`, the thanks) in place."""
+    case = _case_of(pack)
+    parts = None if wants_fragment() else _case_parts(case)  # htmx swaps only the form
     response = render(
         "reports/pack.html", "reports/_report_form.html", status_code=status,
-        pack=pack, case=_case_of(pack), form=form, **context,
+        pack=pack, case=case, case_parts=parts, form=form, **context,
     )
     return _no_store(response)
 
@@ -147,8 +153,9 @@ def thanks(token: str, report_id: int):
     report = services.get_report(report_id) if pack else None
     if pack is None or report is None or report.pack_id != pack.id:
         return _pack_not_found()
+    case = _case_of(pack)
     return _no_store(render_template(
-        "reports/pack.html", pack=pack, case=_case_of(pack), report=report, replayed=False,
+        "reports/pack.html", pack=pack, case=case, case_parts=_case_parts(case), report=report, replayed=False,
         totals=services.totals_for(pack), form=None,
     ))
 
