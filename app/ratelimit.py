@@ -32,19 +32,23 @@ from werkzeug.exceptions import TooManyRequests
 PREFIX = "LIMITS:budget"
 EXTENSION = "cardtrail_budgets"
 
-# KEYS: one list per window; ARGV: (amount, window in ms) per key. Returns -1 (spent) or the ms to wait.
+# KEYS: one list per window; ARGV: 1 to spend (0 to only look), then (amount, window in ms) per key.
+# Returns -1 (room: spent, or would be) or the ms to wait.
 _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i, key in ipairs(KEYS) do
-  local amount, window = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local amount, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local oldest = redis.call('LINDEX', key, amount - 1)
   if oldest and tonumber(oldest) > now - window then
     return tonumber(oldest) + window - now
   end
 end
+if ARGV[1] ~= '1' then
+  return -1
+end
 for i, key in ipairs(KEYS) do
-  local amount, window = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local amount, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   redis.call('LPUSH', key, now)
   redis.call('LTRIM', key, 0, amount - 1)
   redis.call('PEXPIRE', key, window)
@@ -78,7 +82,7 @@ class MemoryWindows:
         self._windows: dict[str, tuple[int, deque]] = {}
         self._calls = 0
 
-    def spend(self, windows: Sequence[tuple[str, int, int]]) -> int:
+    def spend(self, windows: Sequence[tuple[str, int, int]], commit: bool = True) -> int:
         now = time.monotonic() * 1000
         with self._lock:
             self._calls += 1
@@ -88,6 +92,8 @@ class MemoryWindows:
                 hits = self._windows.get(key, (0, ()))[1]
                 if len(hits) >= amount and hits[amount - 1] > now - window:
                     return int(hits[amount - 1] + window - now)
+            if not commit:
+                return -1
             for key, amount, window in windows:
                 hits = self._windows.setdefault(key, (window, deque()))[1]
                 hits.appendleft(now)
@@ -114,9 +120,9 @@ class RedisWindows:
         self._client = redis.Redis.from_url(uri)
         self._script = self._client.register_script(_SCRIPT)
 
-    def spend(self, windows: Sequence[tuple[str, int, int]]) -> int:
+    def spend(self, windows: Sequence[tuple[str, int, int]], commit: bool = True) -> int:
         keys = [key for key, _, _ in windows]
-        args = [n for _, amount, window in windows for n in (amount, window)]
+        args = [1 if commit else 0] + [n for _, amount, window in windows for n in (amount, window)]
         return int(self._script(keys=keys, args=args))
 
 
@@ -133,6 +139,9 @@ def pack_in_url() -> str:
 
     return "pack:" + codes.normalise((request.view_args or {}).get("token", ""))[:40]
 
+
+# Pack URLs that name no pack (random tokens, mistyped codes): checked before the look-up, spent on a miss.
+MISS_BUDGETS = (Budget("pack-miss", "RATELIMIT_PACK_MISSES_PER_IP", client_address),)
 
 REPORT_BUDGETS = (
     Budget("report-client", "RATELIMIT_REPORT_PER_IP", client_address),
@@ -151,8 +160,9 @@ def init_app(app: Flask) -> None:
         raise ValueError(f"RATELIMIT_STORAGE_URI: report budgets support redis:// and memory://, not {uri!r}")
 
 
-def spend(budgets: Sequence[Budget]) -> None:
-    """Spend one hit of each budget, or none if any is used up: then 429 with Retry-After."""
+def spend(budgets: Sequence[Budget], commit: bool = True) -> None:
+    """Spend one hit of each budget, or none if any is used up: then 429 with Retry-After.
+    With commit=False only check that there is room (`check`)."""
     config = current_app.config
     if not config.get("RATELIMIT_ENABLED", True):
         return
@@ -162,12 +172,17 @@ def spend(budgets: Sequence[Budget]) -> None:
         for item in _parse(config[budget.config_key]):
             expiry = item.get_expiry()
             windows.append((f"{PREFIX}/{budget.name}/{item.amount}/{expiry}/{ident}", item.amount, expiry * 1000))
-    wait_ms = current_app.extensions[EXTENSION].spend(windows)
+    wait_ms = current_app.extensions[EXTENSION].spend(windows, commit)
     if wait_ms >= 0:
         raise TooManyRequests(
             description=str(_l("Too many requests from your connection. Please wait a minute and try again.")),
             retry_after=max(1, math.ceil(wait_ms / 1000)),
         )
+
+
+def check(budgets: Sequence[Budget]) -> None:
+    """429 if any budget is used up; spends nothing (for budgets spent only on some outcomes)."""
+    spend(budgets, commit=False)
 
 
 def limited(*budgets: Budget) -> Callable:

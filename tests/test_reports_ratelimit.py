@@ -125,3 +125,23 @@ def test_budgets_are_off_when_rate_limits_are(client, app):
     world = make_world(packs=1, size=25)
     token = world.packs[0].token
     assert [_form(client, token, 1).status_code for _ in range(8)] == [303] * 8
+
+
+def test_pack_url_misses_are_limited_and_real_tokens_never_are(app_factory, app):
+    from app.packs import codes
+
+    made = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_PACK_MISSES_PER_IP="3 per minute")
+    with made.app_context():
+        world = make_world(packs=1, size=25)
+        token, code = world.packs[0].token, world.packs[0].code
+    client = made.test_client()
+    assert client.get(f"/p/{code}", environ_base=_ip(30)).status_code == 303  # a right code costs nothing
+    statuses = [client.get(f"/p/{codes.new_token()}", environ_base=_ip(30)).status_code for _ in range(2)]
+    statuses.append(_form(client, codes.new_token(), 30).status_code)  # a report to no pack is a miss too
+    statuses.append(client.get(f"/p/{codes.new_token()}", environ_base=_ip(30)).status_code)
+    assert statuses == [404, 404, 404, 429]
+    # Over budget, a typed code is refused before it is looked up: right and wrong codes look alike.
+    assert client.get(f"/p/{code}", environ_base=_ip(30)).status_code == 429
+    assert client.get(f"/p/{token}", environ_base=_ip(30)).status_code == 200  # real tokens are never limited
+    assert _form(client, token, 30).status_code == 303
+    assert client.get(f"/p/{codes.new_token()}", environ_base=_ip(31)).status_code == 404  # another client

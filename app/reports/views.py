@@ -26,33 +26,16 @@ from .forms import CodeForm, CorrectForm, ReportForm, VoidForm, new_idempotency_
 bp = Blueprint("reports", __name__)
 
 
-# --- Rate limits: per client IP, per pack; lookups count only misses ---------------------------------
+# --- Rate limits: reports per client and per pack, pack URLs per client counting only misses (app/ratelimit.py);
+#     code look-ups per client counting only failures (Flask-Limiter) ---------------------------------
 
 def _limit(name: str):
     return lambda: current_app.config[name]
 
 
-def _is_miss(response: Response) -> bool:
-    return response.status_code == 404
-
-
-_URL_PACK = "cardtrail.url_pack"
-
-
 def _pack_in_url() -> services.PackView | None:
-    """The pack whose token is in the URL, looked up once per request (the rate limiter asks first)."""
-    cache = request.environ  # per request (unlike `g`, which tests keep across requests)
-    if _URL_PACK not in cache:
-        cache[_URL_PACK] = services.find_pack_view((request.view_args or {}).get("token", ""))
-    return cache[_URL_PACK]
-
-
-def _token_is_valid() -> bool:
-    """A real pack token (130 random bits) is no guess: the misses budget needs no checking for it.
-
-    Anything else (a random token, a short code typed into the address bar) is checked against the
-    budget before it is looked up, and counted when it misses."""
-    return _pack_in_url() is not None
+    """The pack whose token is in the URL (one query), else None."""
+    return services.find_pack_view((request.view_args or {}).get("token", ""))
 
 
 def _not_redirected(response: Response) -> bool:
@@ -100,19 +83,30 @@ def _pack_page(pack: services.AnyPack, form: ReportForm, status: int = 200, **co
 
 # --- Volunteers -------------------------------------------------------------------------------------
 
+def _miss():
+    """A pack URL that names no pack: 404, spending the client's misses budget (429 once used up).
+
+    A real pack token (130 random bits) is no guess: it never touches that budget (no storage round
+    trip on the hot path). Random-token floods get 404s, then 429."""
+    ratelimit.spend(ratelimit.MISS_BUDGETS)
+    return _pack_not_found()
+
+
 @bp.get("/P/<token>")  # QR codes carry upper-case URLs (alphanumeric mode); url_for uses the last rule
 @bp.get("/p/<token>")
-@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss, exempt_when=_token_is_valid)
 def pack_page(token: str):
     """The pack page a QR code opens: the case, what to write, where to post, and "how many cards?"."""
     pack = _pack_in_url()
     if pack is None:
-        try:  # someone typed the short code into the address bar
+        # Someone typed the short code into the address bar: guesses are checked against the misses
+        # budget before the look-up, so a client over budget cannot tell right codes from wrong ones.
+        ratelimit.check(ratelimit.MISS_BUDGETS)
+        try:
             pack = services.find_pack_by_code(token)
         except codes.InvalidCode:
             pack = None
         if pack is None:
-            return _pack_not_found()
+            return _miss()
         return redirect(url_for("reports.pack_page", token=pack.token), code=303)
     return _pack_page(pack, ReportForm(formdata=None, idempotency_key=new_idempotency_key()))
 
@@ -120,13 +114,12 @@ def pack_page(token: str):
 @bp.post("/P/<token>")
 @bp.post("/p/<token>")
 @database.reads_first  # record_report holds SQLite's write lock only for its short write transaction
-@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss, exempt_when=_token_is_valid)
-@ratelimit.limited(*ratelimit.REPORT_BUDGETS)  # per client and per pack, one storage round trip
 def post_report(token: str):
     """Record the cards posted from this pack; answers thanks (htmx) or redirects to it (no JS)."""
     pack = _pack_in_url()
     if pack is None:
-        return _pack_not_found()
+        return _miss()
+    ratelimit.spend(ratelimit.REPORT_BUDGETS)  # per client and per pack, one storage round trip
     token = pack.token
     form = ReportForm()
     if form.validate_on_submit():
