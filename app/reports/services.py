@@ -119,6 +119,7 @@ _PACK_VIEW_BY_TOKEN = (
     .where(_PACK_T.c.token == sa.bindparam("token"))
 )
 _REPORT_BY_KEY = sa.select(Report).where(Report.idempotency_key == sa.bindparam("key"))
+_KEY_USED = sa.select(_REPORT_T.c.id).where(_REPORT_T.c.idempotency_key == sa.bindparam("key"))
 _PACK_COUNTS = sa.select(_PACK_T.c.cards_posted, _PACK_T.c.size).where(_PACK_T.c.id == sa.bindparam("pack_id"))
 # The counter moves only by this conditional UPDATE: it fits, or nothing changes (rowcount 0).
 _BUMP = (
@@ -242,7 +243,9 @@ def record_report(
     pack_id, case_id = pack.id, pack.case_id
     actor_id = actor.id if actor else None
 
-    existing = find_report_by_key(key)
+    # A replay is rare: a Core look-up of the key first, the ORM report only when it was used.
+    used = db.session.execute(_KEY_USED, {"key": key}).first() is not None
+    existing = find_report_by_key(key) if used else None
     if existing is not None:
         try:
             return _replay(existing, pack_id, cards)
