@@ -180,6 +180,19 @@ def spend(budgets: Sequence[Budget], commit: bool = True) -> None:
         )
 
 
+def retry_after(error: Exception) -> Optional[str]:
+    """Retry-After for a 429: the budgets' own (seconds until a hit frees up), or for a Flask-Limiter
+    limit (its X-RateLimit-* headers are off: they cost a storage round trip on every response) the
+    limit's period, which is never too early."""
+    for name, value in getattr(error, "get_headers", lambda: [])():
+        if name == "Retry-After":
+            return value
+    limit = getattr(getattr(error, "limit", None), "limit", None)
+    if getattr(error, "code", None) == 429 and isinstance(limit, RateLimitItem):
+        return str(limit.get_expiry())
+    return None
+
+
 def check(budgets: Sequence[Budget]) -> None:
     """429 if any budget is used up; spends nothing (for budgets spent only on some outcomes)."""
     spend(budgets, commit=False)

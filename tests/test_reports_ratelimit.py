@@ -145,3 +145,25 @@ def test_pack_url_misses_are_limited_and_real_tokens_never_are(app_factory, app)
     assert client.get(f"/p/{token}", environ_base=_ip(30)).status_code == 200  # real tokens are never limited
     assert _form(client, token, 30).status_code == 303
     assert client.get(f"/p/{codes.new_token()}", environ_base=_ip(31)).status_code == 404  # another client
+
+
+def test_flask_limiter_429s_carry_retry_after_without_per_response_headers(app_factory, people):
+    from flask import request_started
+
+    from app.extensions import limiter
+    from tests.conftest import _forget_request_user
+
+    made = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", API_RATE_LIMIT="2 per minute",
+                       RATELIMIT_CODE_LOOKUPS_PER_IP="1 per hour")
+    request_started.connect(_forget_request_user, made)
+    limiter.reset()
+    client = made.test_client()
+    ok = client.get("/api/v1/cases")
+    assert ok.status_code == 200 and "X-RateLimit-Remaining" not in ok.headers  # no round trip for headers
+    client.get("/api/v1/cases")
+    refused = client.get("/api/v1/cases")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    client.post("/p", data={"code": "7K3Q-9XJ2-Z"}, environ_base=_ip(40))
+    page = client.post("/p", data={"code": "7K3Q-9XJ2-Z"}, environ_base=_ip(40))
+    assert page.status_code == 429 and page.headers["Retry-After"] == "3600"
+    limiter.reset()
