@@ -28,7 +28,7 @@ def _reports(live, pack_id: int, counting: bool = True) -> int:
 
 def _case_reported(live, case_slug: str) -> int:
     from app.models import Case
-    from app.reports.services import case_totals
+    from app.public.services import case_totals
 
     with live.app.app_context():
         from app.extensions import db
