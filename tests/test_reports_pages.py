@@ -464,3 +464,14 @@ def test_case_parts_are_cached_but_an_edit_shows_at_once(app, client, world):
     assert "Ce qu’il faut écrire" in french and "What to write" not in french
     assert 'lang="en" dir="ltr">Write to her in your own words.' in french  # no translation: English, marked
     assert "What to write" in client.get(f"/p/{token}?lang=en").get_data(as_text=True)
+
+
+def test_cached_case_parts_stay_escaped(client, world):
+    from app.models import Case
+
+    case = db.session.get(Case, world.case.id)
+    case.ask = "<script>alert(1)</script> & write"
+    db.session.commit()
+    for _ in range(2):  # rendered, then from the cache
+        html = client.get(f"/p/{world.packs[0].token}").get_data(as_text=True)
+        assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; write" in html

@@ -51,8 +51,10 @@ def case_parts(case: Any, language: str) -> CaseParts:
         if parts is not None:
             _cache.move_to_end(key)
             return parts
-    parts = CaseParts(Markup(render_template("reports/_case_top.html", case=case)),
-                      Markup(render_template("reports/_case_bottom.html", case=case)))
+    # Already HTML: the output of our own autoescaped templates (every case text in them is escaped).
+    top = render_template("reports/_case_top.html", case=case)
+    bottom = render_template("reports/_case_bottom.html", case=case)
+    parts = CaseParts(Markup(top), Markup(bottom))  # nosec B704 - autoescaped template output, see above
     with _lock:
         _cache[key] = parts
         while len(_cache) > MAX_ENTRIES:
