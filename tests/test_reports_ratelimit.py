@@ -167,3 +167,19 @@ def test_flask_limiter_429s_carry_retry_after_without_per_response_headers(app_f
     page = client.post("/p", data={"code": "7K3Q-9XJ2-Z"}, environ_base=_ip(40))
     assert page.status_code == 429 and page.headers["Retry-After"] == "3600"
     limiter.reset()
+
+
+def test_a_flask_limiter_default_does_not_apply_to_pack_urls(app_factory, app):
+    """Pack URLs are governed by the budgets only: a RATELIMIT_DEFAULT (for other routes) leaves them alone."""
+    from app.extensions import limiter
+    from app.packs import codes
+
+    made = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_DEFAULT="1 per minute",
+                       RATELIMIT_PACK_MISSES_PER_IP="3 per minute")
+    with made.app_context():
+        token = make_world(packs=1, size=25).packs[0].token
+    client = made.test_client()
+    assert [client.get(f"/p/{token}", environ_base=_ip(50)).status_code for _ in range(3)] == [200] * 3
+    assert [_form(client, token, 50).status_code for _ in range(2)] == [303] * 2
+    assert [client.get(f"/p/{codes.new_token()}", environ_base=_ip(50)).status_code for _ in range(4)] == [404] * 3 + [429]
+    limiter.reset()

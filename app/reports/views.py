@@ -94,6 +94,7 @@ def _miss():
 
 @bp.get("/P/<token>")  # QR codes carry upper-case URLs (alphanumeric mode); url_for uses the last rule
 @bp.get("/p/<token>")
+@limiter.exempt  # governed by the budgets above (app/ratelimit.py), not by any Flask-Limiter default
 def pack_page(token: str):
     """The pack page a QR code opens: the case, what to write, where to post, and "how many cards?"."""
     pack = _pack_in_url()
@@ -114,6 +115,7 @@ def pack_page(token: str):
 @bp.post("/P/<token>")
 @bp.post("/p/<token>")
 @database.reads_first  # record_report holds SQLite's write lock only for its short write transaction
+@limiter.exempt  # governed by the budgets above (app/ratelimit.py), not by any Flask-Limiter default
 def post_report(token: str):
     """Record the cards posted from this pack; answers thanks (htmx) or redirects to it (no JS)."""
     pack = _pack_in_url()
