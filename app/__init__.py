@@ -82,6 +82,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    from . import ratelimit
+
+    ratelimit.init_app(app)
     login_manager.init_app(app)
     auth.init_login(login_manager)
     mail.init_app(app)

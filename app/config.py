@@ -63,7 +63,8 @@ def from_environment(instance_path: str) -> dict:
         "WEBHOOK_WORKER": _bool("WEBHOOK_WORKER") if os.environ.get("WEBHOOK_WORKER") else None,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers: each costs a storage round trip per response. 429s carry Retry-After.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "PASSWORD_RESET_MAX_AGE": 3600,  # nosec B105 - a lifetime in seconds, not a password
         "INVITATION_MAX_AGE": 14 * 24 * 3600,
         # CSRF tokens stay bound to the session but never expire: a pack page left open while a volunteer

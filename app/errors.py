@@ -6,6 +6,7 @@ from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from . import ratelimit
 from .extensions import db
 
 # What people see for the errors they can meet (translated on the public pages); others show
@@ -38,7 +39,11 @@ def init_app(app: Flask) -> None:
         if _is_api():
             return problems.from_http_exception(error)
         template = "errors/404.html" if error.code == 404 else "errors/error.html"
-        return render_template(template, **error_page_context(error)), error.code
+        # Keep the exception's Retry-After (429) and Allow (405) on the page that replaces its body.
+        headers = {k: v for k, v in error.get_headers() if k == "Allow"}
+        if error.code == 429 and (wait := ratelimit.retry_after(error)):
+            headers["Retry-After"] = wait
+        return render_template(template, **error_page_context(error)), error.code, headers
 
     @app.errorhandler(problems.ValidationProblem)
     def _validation_problem(error: problems.ValidationProblem):

@@ -30,4 +30,4 @@ csrf = CSRFProtect()
 htmx = HTMX()
 login_manager = LoginManager()
 # Storage comes from RATELIMIT_STORAGE_URI: Redis when REDIS_URL is set (shared by every worker).
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)

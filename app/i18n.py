@@ -12,15 +12,18 @@ Cookie` so a cache never serves one language to another person.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 from urllib.parse import urlencode
 
-from babel import Locale
+from babel import Locale, support
 from flask import Flask, current_app, has_request_context, request
 from flask.wrappers import Response
-from flask_babel import Babel, format_date, format_decimal, format_percent, get_locale, refresh
+from flask_babel import Babel, format_date, format_decimal, format_percent, get_locale, get_translations, refresh
+from flask_wtf import FlaskForm
+from wtforms.i18n import messages_path
 
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -88,6 +91,43 @@ def _forget_previous_locale() -> None:
     """Flask-Babel caches the locale on `g`, which outlives a request when an app context is already
     pushed (tests, CLI): choose afresh for each request."""
     refresh()
+    request.environ.pop(_TRANSLATIONS, None)
+
+
+# --- Translations, looked up once per request -------------------------------------------------------
+# Flask-Babel keeps the catalogues in memory, but each `_()` in a template asks again for the request's
+# locale and catalogue (~8 µs, ~30 times on the pack page); Flask-WTF even re-reads WTForms' .mo file
+# from disk for every request that builds a form. Both are cached here: per request (the locale cannot
+# change after `before_request`) and per locale for the process (the catalogues are static files).
+
+_TRANSLATIONS = "cardtrail.translations"
+
+
+def request_translations():
+    """This request's catalogue (Flask-Babel's), found once per request."""
+    if not has_request_context():
+        return get_translations()
+    environ = request.environ
+    translations = environ.get(_TRANSLATIONS)
+    if translations is None:
+        translations = environ[_TRANSLATIONS] = get_translations()
+    return translations
+
+
+@functools.lru_cache(maxsize=None)
+def _wtforms_catalogue(locale: str):
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class PublicForm(FlaskForm):
+    """A form on a public page: WTForms' own messages in the page's language, the catalogue read once
+    per process and locale (Flask-WTF reloads it from disk on every request)."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalogue(str(get_locale() or DEFAULT))
 
 
 def _remember_and_vary(response: Response) -> Response:
@@ -157,6 +197,13 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app/
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.before_request(_forget_previous_locale)
     app.after_request(_remember_and_vary)
     app.context_processor(_template_context)

@@ -129,17 +129,24 @@ class Server:
         return [rss_mb(pid) for pid in self.worker_pids()]
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time used so far by the master and its workers (from /proc/<pid>/stat)."""
-        return sum(cpu_seconds(pid) for pid in [self.process.pid, *self.worker_pids()])
+        """User + system CPU time used so far by the master and its workers (from /proc/<pid>/stat),
+        including workers that exited: gunicorn recycles a worker after `max_requests`, and the master's
+        cutime/cstime hold the CPU of the children it reaped (without them a recycled worker's time
+        vanished from the count mid-run, giving a fast server a too small, even negative, figure)."""
+        return cpu_seconds(self.process.pid, children=True) + sum(cpu_seconds(pid) for pid in self.worker_pids())
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process, in seconds (0 if it is gone)."""
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """utime + stime of one process (with `children`: + cutime + cstime of its reaped children), in
+    seconds (0 if it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:

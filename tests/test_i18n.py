@@ -341,3 +341,26 @@ def test_templates_render_outside_a_request_in_english(app):
 
     html = render_template_string("{{ page_lang }} {{ page_dir }} {{ language_links is none }} {{ 12345|number }} {{ _('Cases') }}")
     assert html == "en ltr True 12,345 Cases"
+
+
+def test_cached_catalogues_follow_each_request_language(client, world):
+    """The catalogues are looked up once per request and WTForms' once per process and language:
+    back-to-back requests in different languages still each get their own."""
+    pack = world.packs[0]
+    for lang, text in [("fr", "Signaler mes cartes"), ("en", "Report my cards"), ("ar", "أبلِغ عن بطاقاتي"),
+                       ("es", "Registrar mis tarjetas"), ("fr", "Signaler mes cartes")]:
+        html = _text(client.get(f"/p/{pack.token}", headers={"Accept-Language": lang}))
+        assert text in html, lang
+
+
+def test_public_forms_use_wtforms_messages_in_the_page_language(app):
+    from app.reports.forms import CodeForm
+
+    with app.test_request_context("/p", headers={"Accept-Language": "fr"}):
+        app.preprocess_request()
+        translations = CodeForm(formdata=None).meta.get_translations(None)
+        assert translations.gettext("This field is required.") == "Ce champ est requis."
+    with app.test_request_context("/p", headers={"Accept-Language": "en"}):
+        app.preprocess_request()
+        assert CodeForm(formdata=None).meta.get_translations(None).gettext("This field is required.") == \
+            "This field is required."

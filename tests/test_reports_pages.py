@@ -408,3 +408,70 @@ def test_pack_page_with_everything_it_loads_stays_small(client, pack):
         total += len(gzip.compress(response.get_data()))
         response.close()
     assert total <= 60 * 1024, f"{total} bytes compressed"
+
+
+# --- Statements per request ---------------------------------------------------------------------------
+
+def _statements(app, action) -> list[str]:
+    """The SQL statements (not BEGIN/COMMIT/ROLLBACK) a request runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.split(None, 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_pack_page_is_one_query_and_a_report_the_minimal_set(app, client, pack):
+    url, pack_id = f"/p/{pack.token}", pack.id
+    page = _statements(app, lambda: client.get(url))
+    assert len(page) == 1 and "FROM pack JOIN" in page[0], page
+    key = hidden_value(client.get(url).get_data(as_text=True), "idempotency_key")
+    report = _statements(app, lambda: client.post(url, data={"idempotency_key": key, "cards": "2"}))
+    # pack+case, replayed key?, webhooks to notify; then the conditional UPDATE and the INSERT
+    assert [s.split(None, 1)[0] for s in report] == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"]
+    assert _posted(pack_id) == 2
+
+
+# --- The cached case parts -------------------------------------------------------------------------------
+
+def test_case_parts_are_cached_but_an_edit_shows_at_once(app, client, world):
+    from app.models import Case
+    from app.reports import fragments
+
+    fragments.clear()
+    token = world.packs[0].token
+    first = client.get(f"/p/{token}").get_data(as_text=True)
+    assert "Tell her she is not alone." in first and len(fragments._cache) == 1
+    second = client.get(f"/p/{token}").get_data(as_text=True)
+    assert len(fragments._cache) == 1  # the same case text: reused
+    # Only the case parts are shared: every load still gets its own form key and the live count.
+    assert hidden_value(first, "idempotency_key") != hidden_value(second, "idempotency_key")
+    case = db.session.get(Case, world.case.id)
+    case.what_to_write = "Write to her in your own words."
+    db.session.commit()
+    edited = client.get(f"/p/{token}").get_data(as_text=True)
+    assert "Write to her in your own words." in edited and "Tell her she is not alone." not in edited
+    french = client.get(f"/p/{token}?lang=fr").get_data(as_text=True)
+    assert "Ce qu’il faut écrire" in french and "What to write" not in french
+    assert 'lang="en" dir="ltr">Write to her in your own words.' in french  # no translation: English, marked
+    assert "What to write" in client.get(f"/p/{token}?lang=en").get_data(as_text=True)
+
+
+def test_cached_case_parts_stay_escaped(client, world):
+    from app.models import Case
+
+    case = db.session.get(Case, world.case.id)
+    case.ask = "<script>alert(1)</script> & write"
+    db.session.commit()
+    for _ in range(2):  # rendered, then from the cache
+        html = client.get(f"/p/{world.packs[0].token}").get_data(as_text=True)
+        assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; write" in html

@@ -51,7 +51,9 @@ def from_http_exception(error: HTTPException) -> Response:
     headers = {}
     if error.code == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    retry_after = error.get_response().headers.get("Retry-After") if error.code == 429 else None
+    from ..ratelimit import retry_after as _retry_after
+
+    retry_after = _retry_after(error) if error.code == 429 else None
     if retry_after:
         headers["Retry-After"] = retry_after
     detail = error.description if error.code != 422 else "The request has invalid fields."

@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
 from ..auth import tokens
-from .. import database
+from .. import database, ratelimit
 from ..extensions import db, limiter
 from ..models import (
     Campaign, Case, Group, GroupStatus, Mailing, MailingStatus, Order, OrderStatus, Pack, ReportSource, Shipment, User,
@@ -330,13 +330,8 @@ def list_shipments(args):
 
 # --- Reports (public: the pack token is the credential) ------------------------------------------------
 
-def _report_pack_key() -> str:
-    return "pack:" + codes.normalise((request.view_args or {}).get("token", ""))[:40]
-
-
 @bp.post("/packs/<token>/reports")
-@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT_PER_IP"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT_PER_PACK"], key_func=_report_pack_key)
+@ratelimit.limited(*ratelimit.REPORT_BUDGETS)  # per client and per pack (shared with the pack page)
 @bp.arguments(s.ReportIn)
 @bp.response(201, s.ReportOut)
 @bp.alt_response(200, schema=s.ReportOut, description="A replay of an earlier request with the same Idempotency-Key: nothing added")
@@ -348,7 +343,7 @@ def _report_pack_key() -> str:
 def create_report(data, token: str):
     """Report cards posted from a pack. The same Idempotency-Key again returns the first answer and
     adds nothing; the same key with another number is refused (422)."""
-    pack = reports.find_pack_by_token(token)
+    pack = reports.find_pack_view(token)
     if pack is None:
         raise NotFound("No pack has this token (it may have been reissued).")
     key = request.headers.get("Idempotency-Key", "")

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
+from ..i18n import PublicForm
 from .services import MAX_CARDS, MAX_KEY_LENGTH, MAX_REASON_LENGTH
 
 
@@ -43,7 +44,7 @@ KEY_VALIDATORS = [
 ]
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PublicForm):
     """How many cards did you post? The key makes retries and double taps count once."""
 
     cards = CardsField(_l("How many cards did you post?"), validators=CARDS_VALIDATORS, default=1)
@@ -51,7 +52,7 @@ class ReportForm(FlaskForm):
     idempotency_key = HiddenField(validators=KEY_VALIDATORS)
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PublicForm):
     """The short code printed under the QR code, typed by hand."""
 
     code = StringField(

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Optional
+from types import SimpleNamespace
+from typing import Optional, Union
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -28,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit, database
 from ..extensions import db
 from ..webhooks import services as webhooks
-from ..models import OrderLine, Pack, Report, ReportDay, ReportSource, User, utcnow
+from ..models import Case, OrderLine, Pack, Report, ReportDay, ReportSource, User, utcnow
 from ..packs import codes
 from ..tracking import stats
 
@@ -84,11 +85,41 @@ class PackTotals:
         return self.pack_size - self.pack_posted
 
 
+@dataclass(frozen=True)
+class PackView:
+    """A pack as the volunteer's page and the report endpoints use it: read with one Core query (no ORM
+    entities, identity map or lazy loads), the case's columns as plain attributes on `case`."""
+
+    id: int
+    case_id: int
+    token: str
+    code: str
+    size: int
+    cards_posted: int
+    case: SimpleNamespace
+
+    @property
+    def cards_left(self) -> int:
+        return self.size - self.cards_posted
+
+
+AnyPack = Union[Pack, PackView]
+
+
 # --- Statements of the hot paths, built once (Core on the tables where no ORM object is needed) ---
 
 _PACK_T, _REPORT_T = Pack.__table__, Report.__table__
 _PACK_BY_TOKEN = sa.select(Pack).options(so.joinedload(Pack.case)).where(Pack.token == sa.bindparam("token"))
+_CASE_T = Case.__table__
+_PACK_VIEW_COLUMNS = ("id", "case_id", "token", "code", "size", "cards_posted")
+_CASE_COLUMNS = tuple(column.name for column in _CASE_T.columns)
+_PACK_VIEW_BY_TOKEN = (
+    sa.select(*(_PACK_T.c[name] for name in _PACK_VIEW_COLUMNS), *_CASE_T.columns)
+    .select_from(_PACK_T.join(_CASE_T, _CASE_T.c.id == _PACK_T.c.case_id))
+    .where(_PACK_T.c.token == sa.bindparam("token"))
+)
 _REPORT_BY_KEY = sa.select(Report).where(Report.idempotency_key == sa.bindparam("key"))
+_KEY_USED = sa.select(_REPORT_T.c.id).where(_REPORT_T.c.idempotency_key == sa.bindparam("key"))
 _PACK_COUNTS = sa.select(_PACK_T.c.cards_posted, _PACK_T.c.size).where(_PACK_T.c.id == sa.bindparam("pack_id"))
 # The counter moves only by this conditional UPDATE: it fits, or nothing changes (rowcount 0).
 _BUMP = (
@@ -118,6 +149,19 @@ def find_pack_by_token(text: str) -> Optional[Pack]:
     return db.session.scalar(_PACK_BY_TOKEN, {"token": token})
 
 
+def find_pack_view(text: str) -> Optional[PackView]:
+    """`find_pack_by_token` for the hot paths (the pack page, reports): the same pack and case columns
+    in one Core query, as plain values. The read transaction it opens stays open like the ORM's."""
+    token = codes.normalise(text or "")
+    if len(token) != codes.TOKEN_LENGTH:
+        return None
+    row = db.session.execute(_PACK_VIEW_BY_TOKEN, {"token": token}).first()
+    if row is None:
+        return None
+    split = len(_PACK_VIEW_COLUMNS)
+    return PackView(*row[:split], case=SimpleNamespace(**dict(zip(_CASE_COLUMNS, row[split:]))))
+
+
 def find_pack_by_code(text: str) -> Optional[Pack]:
     """The pack with this printed short code, else None; InvalidCode / CheckSymbolMismatch for bad input."""
     code = codes.parse_code(text or "")
@@ -128,7 +172,7 @@ def find_report_by_key(key: str) -> Optional[Report]:
     return db.session.scalar(_REPORT_BY_KEY, {"key": key})
 
 
-def totals_for(pack: Pack) -> PackTotals:
+def totals_for(pack: AnyPack) -> PackTotals:
     """The pack's posted count and the case's reported total (the dashboard's definition), read fresh."""
     return pack_totals(pack.id, pack.case_id)
 
@@ -178,7 +222,7 @@ def _refuse_too_many(pack_id: int) -> TooManyCards:
 
 
 def record_report(
-    pack: Pack,
+    pack: AnyPack,
     cards: int,
     source: ReportSource,
     idempotency_key: str,
@@ -199,7 +243,9 @@ def record_report(
     pack_id, case_id = pack.id, pack.case_id
     actor_id = actor.id if actor else None
 
-    existing = find_report_by_key(key)
+    # A replay is rare: a Core look-up of the key first, the ORM report only when it was used.
+    used = db.session.execute(_KEY_USED, {"key": key}).first() is not None
+    existing = find_report_by_key(key) if used else None
     if existing is not None:
         try:
             return _replay(existing, pack_id, cards)

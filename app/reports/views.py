@@ -12,7 +12,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from .. import database
+from .. import database, ratelimit
 from ..auth.decorators import staff_required
 from ..extensions import db, limiter
 from ..htmx import render, wants_fragment
@@ -20,44 +20,22 @@ from ..i18n import current_language
 from ..public.services import localize
 from ..models import Pack, ReportSource
 from ..packs import codes
-from . import services
+from . import fragments, services
 from .forms import CodeForm, CorrectForm, ReportForm, VoidForm, new_idempotency_key
 
 bp = Blueprint("reports", __name__)
 
 
-# --- Rate limits: per client IP, per pack; lookups count only misses ---------------------------------
+# --- Rate limits: reports per client and per pack, pack URLs per client counting only misses (app/ratelimit.py);
+#     code look-ups per client counting only failures (Flask-Limiter) ---------------------------------
 
 def _limit(name: str):
     return lambda: current_app.config[name]
 
 
-def _pack_key() -> str:
-    """Rate-limit key: the pack named in the URL (however it is spelt)."""
-    return "pack:" + codes.normalise((request.view_args or {}).get("token", ""))[:40]
-
-
-def _is_miss(response: Response) -> bool:
-    return response.status_code == 404
-
-
-_URL_PACK = "cardtrail.url_pack"
-
-
-def _pack_in_url() -> Pack | None:
-    """The pack whose token is in the URL, looked up once per request (the rate limiter asks first)."""
-    cache = request.environ  # per request (unlike `g`, which tests keep across requests)
-    if _URL_PACK not in cache:
-        cache[_URL_PACK] = services.find_pack_by_token((request.view_args or {}).get("token", ""))
-    return cache[_URL_PACK]
-
-
-def _token_is_valid() -> bool:
-    """A real pack token (130 random bits) is no guess: the misses budget needs no checking for it.
-
-    Anything else (a random token, a short code typed into the address bar) is checked against the
-    budget before it is looked up, and counted when it misses."""
-    return _pack_in_url() is not None
+def _pack_in_url() -> services.PackView | None:
+    """The pack whose token is in the URL (one query), else None."""
+    return services.find_pack_view((request.view_args or {}).get("token", ""))
 
 
 def _not_redirected(response: Response) -> bool:
@@ -79,7 +57,7 @@ def _no_store(body) -> Response:
     return response
 
 
-def _case_of(pack: Pack):
+def _case_of(pack: services.AnyPack):
     """The pack's case in the page's language (English where it has no translation)."""
     return localize(pack.case, current_language().code)
 
@@ -88,30 +66,48 @@ def _pack_not_found():
     return _no_store((render_template("reports/pack_not_found.html"), 404))
 
 
-def _pack_page(pack: Pack, form: ReportForm, status: int = 200, **context):
+def _case_parts(case) -> fragments.CaseParts:
+    return fragments.case_parts(case, current_language().code)
+
+
+def _pack_page(pack: services.AnyPack, form: ReportForm, status: int = 200, **context):
     """The pack page with the report form (or, with `recorded`, the thanks) in place."""
+    case = _case_of(pack)
+    parts = None if wants_fragment() else _case_parts(case)  # htmx swaps only the form
     response = render(
         "reports/pack.html", "reports/_report_form.html", status_code=status,
-        pack=pack, case=_case_of(pack), form=form, **context,
+        pack=pack, case=case, case_parts=parts, form=form, **context,
     )
     return _no_store(response)
 
 
 # --- Volunteers -------------------------------------------------------------------------------------
 
+def _miss():
+    """A pack URL that names no pack: 404, spending the client's misses budget (429 once used up).
+
+    A real pack token (130 random bits) is no guess: it never touches that budget (no storage round
+    trip on the hot path). Random-token floods get 404s, then 429."""
+    ratelimit.spend(ratelimit.MISS_BUDGETS)
+    return _pack_not_found()
+
+
 @bp.get("/P/<token>")  # QR codes carry upper-case URLs (alphanumeric mode); url_for uses the last rule
 @bp.get("/p/<token>")
-@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss, exempt_when=_token_is_valid)
+@limiter.exempt  # governed by the budgets above (app/ratelimit.py), not by any Flask-Limiter default
 def pack_page(token: str):
     """The pack page a QR code opens: the case, what to write, where to post, and "how many cards?"."""
     pack = _pack_in_url()
     if pack is None:
-        try:  # someone typed the short code into the address bar
+        # Someone typed the short code into the address bar: guesses are checked against the misses
+        # budget before the look-up, so a client over budget cannot tell right codes from wrong ones.
+        ratelimit.check(ratelimit.MISS_BUDGETS)
+        try:
             pack = services.find_pack_by_code(token)
         except codes.InvalidCode:
             pack = None
         if pack is None:
-            return _pack_not_found()
+            return _miss()
         return redirect(url_for("reports.pack_page", token=pack.token), code=303)
     return _pack_page(pack, ReportForm(formdata=None, idempotency_key=new_idempotency_key()))
 
@@ -119,14 +115,13 @@ def pack_page(token: str):
 @bp.post("/P/<token>")
 @bp.post("/p/<token>")
 @database.reads_first  # record_report holds SQLite's write lock only for its short write transaction
-@limiter.limit(_limit("RATELIMIT_PACK_MISSES_PER_IP"), deduct_when=_is_miss, exempt_when=_token_is_valid)
-@limiter.limit(_limit("RATELIMIT_REPORT_PER_IP"))
-@limiter.limit(_limit("RATELIMIT_REPORT_PER_PACK"), key_func=_pack_key)
+@limiter.exempt  # governed by the budgets above (app/ratelimit.py), not by any Flask-Limiter default
 def post_report(token: str):
     """Record the cards posted from this pack; answers thanks (htmx) or redirects to it (no JS)."""
     pack = _pack_in_url()
     if pack is None:
-        return _pack_not_found()
+        return _miss()
+    ratelimit.spend(ratelimit.REPORT_BUDGETS)  # per client and per pack, one storage round trip
     token = pack.token
     form = ReportForm()
     if form.validate_on_submit():
@@ -153,8 +148,9 @@ def thanks(token: str, report_id: int):
     report = services.get_report(report_id) if pack else None
     if pack is None or report is None or report.pack_id != pack.id:
         return _pack_not_found()
+    case = _case_of(pack)
     return _no_store(render_template(
-        "reports/pack.html", pack=pack, case=_case_of(pack), report=report, replayed=False,
+        "reports/pack.html", pack=pack, case=case, case_parts=_case_parts(case), report=report, replayed=False,
         totals=services.totals_for(pack), form=None,
     ))
 
