@@ -118,18 +118,23 @@ def test_staff_pages_stay_english(client, people, staff_client):
 # --- Translated pages ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
-    "lang, expected",
+    "page, lang, texts",
     [
-        ("en", ["Cards ordered", "Mailed to the case", "12,345", "Write a card, post it, and tell us."]),
-        ("fr", ["Cartes commandées", "Acheminées aux destinataires", f"12{NNBSP}345", "Écrivez une carte, postez-la"]),
-        ("es", ["Tarjetas pedidas", "Remitidas a los destinatarios", "12.345", "Escribe una tarjeta, envíala"]),
-        ("ar", ["البطاقات المطلوبة", "أُرسلت إلى أصحاب القضية", "12,345", "اكتب بطاقة وأرسلها بالبريد"]),
+        ("home", "en", ["Cards ordered", "Mailed to the case", "12,345", "Write a card, post it, and tell us."]),
+        ("home", "fr", ["Cartes commandées", "Acheminées aux destinataires", f"12{NNBSP}345", "Écrivez une carte, postez-la"]),
+        ("home", "es", ["Tarjetas pedidas", "Remitidas a los destinatarios", "12.345", "Escribe una tarjeta, envíala"]),
+        ("home", "ar", ["البطاقات المطلوبة", "أُرسلت إلى أصحاب القضية", "12,345", "اكتب بطاقة وأرسلها بالبريد"]),
+        ("case", "en", ["The ask", "1 December 2025", "12,345 solidarity cards sent to Sonia Dahmani&#39;s family"]),
+        ("case", "fr", ["1 décembre 2025", "Ce que nous demandons", "Son histoire", "Où l’envoyer", "12\u202f345 cartes de solidarité envoyées à la famille de Sonia Dahmani"]),
+        ("case", "es", ["Lo que pedimos", "Su historia", "Adónde enviarla", "12.345 tarjetas de solidaridad enviadas a la familia de Sonia Dahmani"]),
+        ("case", "ar", ["مطالبنا", "القصة", "إلى أين ترسلها", "تم إرسال 12,345 بطاقة تضامن إلى عائلة سنية الدهماني"]),
     ],
 )
-def test_home_in_each_language_with_local_numbers(client, sonia, lang, expected):
-    html = _text(client.get(f"/?lang={lang}"))
-    for text in expected:
-        assert text in html, (lang, text)
+def test_home_and_case_page_in_each_language_with_local_numbers(client, sonia, page, lang, texts):
+    path = "/" if page == "home" else f"/cases/{sonia.slug}"
+    html = _text(client.get(f"{path}?lang={lang}"))
+    for text in texts:
+        assert text in html, (page, lang, text)
 
 
 @pytest.mark.parametrize(
@@ -140,21 +145,6 @@ def test_home_in_each_language_with_local_numbers(client, sonia, lang, expected)
 def test_campaign_dates_in_each_language(client, sonia, lang, dates):
     html = _text(client.get(f"/?lang={lang}"))
     assert dates in html
-
-
-@pytest.mark.parametrize(
-    "lang, texts",
-    [
-        ("en", ["The ask", "1 December 2025", "12,345 solidarity cards sent to Sonia Dahmani&#39;s family"]),
-        ("fr", ["1 décembre 2025", "Ce que nous demandons", "Son histoire", "Où l’envoyer", "12\u202f345 cartes de solidarité envoyées à la famille de Sonia Dahmani"]),
-        ("es", ["Lo que pedimos", "Su historia", "Adónde enviarla", "12.345 tarjetas de solidaridad enviadas a la familia de Sonia Dahmani"]),
-        ("ar", ["مطالبنا", "القصة", "إلى أين ترسلها", "تم إرسال 12,345 بطاقة تضامن إلى عائلة سنية الدهماني"]),
-    ],
-)
-def test_case_page_in_each_language(client, sonia, lang, texts):
-    html = _text(client.get(f"/cases/{sonia.slug}?lang={lang}"))
-    for text in texts:
-        assert text in html, (lang, text)
 
 
 @pytest.mark.parametrize(
