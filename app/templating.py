@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from flask import Flask, current_app, request, url_for
+from jinja2 import Environment, nodes
+from jinja2.ext import Extension
+from markupsafe import Markup
 
 
 def format_number(value: int | float | None) -> str:
@@ -52,5 +55,45 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["has_endpoint"] = has_endpoint
     app.jinja_env.filters["rate"] = rate
+    app.jinja_env.add_extension(FragmentCache)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+
+# --- Fragment cache: template parts that are the same for every visitor, rendered once ------------------
+
+class FragmentCache(Extension):
+    """`{% cache "name", key, ... %}…{% endcache %}`: the body is rendered once per name, keys and URL
+    prefix, then reused (Jinja's own fragment-cache example, kept in process memory).
+
+    For parts that read nothing but their keys and constants: the page chrome of anonymous visitors in
+    each language (brand, menu, footer, asset links). Never for anything per user or per request (CSRF
+    tokens, forms, counts). The translations are static files and the asset URLs fixed per process, so
+    the entries never go stale; with templates auto-reloading (development) nothing is cached."""
+
+    tags = {"cache"}
+    MAX_ENTRIES = 256
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        self._entries: dict[tuple, Markup] = {}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        keys = [parser.parse_expression()]
+        while parser.stream.skip_if("comma"):
+            keys.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        return nodes.CallBlock(self.call_method("_cached", [nodes.List(keys)]), [], [], body).set_lineno(lineno)
+
+    def _cached(self, keys: list, caller) -> Markup:
+        if self.environment.auto_reload:
+            return caller()
+        key = (request.script_root, *keys)
+        value = self._entries.get(key)
+        if value is None:
+            value = caller()
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = value
+        return value

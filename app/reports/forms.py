@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -50,6 +51,27 @@ class ReportForm(PublicForm):
     cards = CardsField(_l("How many cards did you post?"), validators=CARDS_VALIDATORS, default=1)
     # No default: a post must carry the key its page was given (a default would make every retry new).
     idempotency_key = HiddenField(validators=KEY_VALIDATORS)
+
+
+@dataclass(frozen=True)
+class ReportEntry:
+    """What the pack page's form shows: its idempotency key, the number in the field and the errors.
+
+    A page load needs no ReportForm (`fresh`): WTForms' per-request field set-up was a tenth of the
+    pack page, the most visited page of the campaign. A refused post shows its form's values (`of`)."""
+
+    key: str
+    cards: str
+    errors: tuple[str, ...] = ()
+
+    @classmethod
+    def fresh(cls) -> "ReportEntry":
+        return cls(new_idempotency_key(), "1")
+
+    @classmethod
+    def of(cls, form: ReportForm) -> "ReportEntry":
+        return cls(form.idempotency_key._value(), form.cards._value(),
+                   tuple(form.cards.errors) + tuple(form.idempotency_key.errors))
 
 
 class CodeForm(PublicForm):

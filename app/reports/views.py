@@ -21,7 +21,7 @@ from ..public.services import localize
 from ..models import Pack, ReportSource
 from ..packs import codes
 from . import fragments, services
-from .forms import CodeForm, CorrectForm, ReportForm, VoidForm, new_idempotency_key
+from .forms import CodeForm, CorrectForm, ReportEntry, ReportForm, VoidForm
 
 bp = Blueprint("reports", __name__)
 
@@ -70,13 +70,13 @@ def _case_parts(case) -> fragments.CaseParts:
     return fragments.case_parts(case, current_language().code)
 
 
-def _pack_page(pack: services.AnyPack, form: ReportForm, status: int = 200, **context):
-    """The pack page with the report form (or, with `recorded`, the thanks) in place."""
+def _pack_page(pack: services.AnyPack, entry: ReportEntry, status: int = 200):
+    """The pack page with the report form showing `entry` (a fresh key, or a refused post's values)."""
     case = _case_of(pack)
     parts = None if wants_fragment() else _case_parts(case)  # htmx swaps only the form
     response = render(
         "reports/pack.html", "reports/_report_form.html", status_code=status,
-        pack=pack, case=case, case_parts=parts, form=form, **context,
+        pack=pack, case=case, case_parts=parts, entry=entry,
     )
     return _no_store(response)
 
@@ -109,7 +109,7 @@ def pack_page(token: str):
         if pack is None:
             return _miss()
         return redirect(url_for("reports.pack_page", token=pack.token), code=303)
-    return _pack_page(pack, ReportForm(formdata=None, idempotency_key=new_idempotency_key()))
+    return _pack_page(pack, ReportEntry.fresh())
 
 
 @bp.post("/P/<token>")
@@ -138,7 +138,7 @@ def post_report(token: str):
                     replayed=recorded.replayed, totals=services.totals_for(pack),
                 ))
             return redirect(url_for("reports.thanks", token=token, report_id=recorded.report.id), code=303)
-    return _pack_page(pack, form, status=422)
+    return _pack_page(pack, ReportEntry.of(form), status=422)
 
 
 @bp.get("/p/<token>/thanks/<int:report_id>")
@@ -151,7 +151,7 @@ def thanks(token: str, report_id: int):
     case = _case_of(pack)
     return _no_store(render_template(
         "reports/pack.html", pack=pack, case=case, case_parts=_case_parts(case), report=report, replayed=False,
-        totals=services.totals_for(pack), form=None,
+        totals=services.totals_for(pack),
     ))
 
 
@@ -167,7 +167,7 @@ def csrf_expired(error: CSRFError):
     form = ReportForm()
     form.validate()
     form.cards.errors = [gettext("Your page was open for a long time: please tap the button again.")]
-    return _pack_page(pack, form, status=400)
+    return _pack_page(pack, ReportEntry.of(form), status=400)
 
 
 @bp.route("/P", methods=["GET", "POST"])
