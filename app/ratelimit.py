@@ -1,5 +1,5 @@
-"""The report rate limits: every budget a report spends (per client, per pack) checked and spent in ONE
-storage round trip, all or nothing.
+"""The hot rate limits: every budget a report spends (per client, per pack, the API's per client) checked
+and spent in ONE storage round trip, all or nothing; the API's per-client budget for its other calls.
 
 Flask-Limiter checks each limit separately: with "60 per minute;600 per hour" per client and per pack,
 a report cost four Redis round trips (plus one more for the X-RateLimit-* headers), each dearer than
@@ -147,6 +147,16 @@ REPORT_BUDGETS = (
     Budget("report-client", "RATELIMIT_REPORT_PER_IP", client_address),
     Budget("report-pack", "RATELIMIT_REPORT_PER_PACK", pack_in_url),
 )
+
+
+def api_client() -> str:
+    """An API client: its bearer token (the end of it), else its address."""
+    auth = request.headers.get("Authorization", "")
+    return "token:" + auth[-16:] if auth.startswith("Bearer ") else "ip:" + client_address()
+
+
+# Every API call (app/api/views.py); a report spends it together with REPORT_BUDGETS, in one round trip.
+API_BUDGETS = (Budget("api", "API_RATE_LIMIT", api_client),)
 
 
 def init_app(app: Flask) -> None:

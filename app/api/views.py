@@ -36,16 +36,15 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Write for Rig
 SECURITY = [{"bearerAuth": []}]
 
 
-def api_limit() -> str:
-    return current_app.config.get("API_RATE_LIMIT", "300 per minute")
+limiter.exempt(bp)  # governed by API_BUDGETS (below), not by Flask-Limiter's defaults
 
 
-def _client_key() -> str:
-    auth = request.headers.get("Authorization", "")
-    return "token:" + auth[-16:] if auth.startswith("Bearer ") else "ip:" + (request.remote_addr or "")
-
-
-limiter.limit(api_limit, key_func=_client_key)(bp)
+@bp.before_request
+def _spend_api_budget() -> None:
+    """API_RATE_LIMIT per client on every API call; a report spends it with its own budgets, in the
+    same storage round trip (`create_report`)."""
+    if request.endpoint != "api.create_report":
+        ratelimit.spend(ratelimit.API_BUDGETS)
 
 
 def documented_errors(*codes: int) -> Callable:
@@ -331,7 +330,7 @@ def list_shipments(args):
 # --- Reports (public: the pack token is the credential) ------------------------------------------------
 
 @bp.post("/packs/<token>/reports")
-@ratelimit.limited(*ratelimit.REPORT_BUDGETS)  # per client and per pack (shared with the pack page)
+@ratelimit.limited(*ratelimit.API_BUDGETS, *ratelimit.REPORT_BUDGETS)  # report budgets shared with the pack page
 @bp.arguments(s.ReportIn)
 @bp.response(201, s.ReportOut)
 @bp.alt_response(200, schema=s.ReportOut, description="A replay of an earlier request with the same Idempotency-Key: nothing added")
