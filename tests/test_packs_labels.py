@@ -84,6 +84,31 @@ def test_long_and_non_latin_text_is_fitted_not_fatal():
     assert [b.text for b in decode_pdf(pdf)[0]] == [qr.qr_payload(item.token, BASE)]
 
 
+def _text(pdf: bytes) -> str:
+    import pypdfium2
+
+    return " ".join(pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range().split())  # lines joined
+
+
+def test_names_in_other_scripts_are_printed_not_boxes():
+    names = ["Сабина Ахмедова", "Ζωή Παπαδοπούλου", "Zoë Müller"]
+    items = [labels.PackLabel(i + 1, new_token(), new_code(), name, "Free them now.", 25) for i, name in enumerate(names)]
+    pdf = labels.render_labels(items, labels.get_template("2x4", "a4"), base_url=BASE)
+    text = _text(pdf)
+    assert all(name in text for name in names) and "■" not in text
+    assert b"DejaVuSans-Bold" in pdf  # the Cyrillic and Greek names, as an embedded subset
+    slip = labels.PackingSlip(1, "Группа Одесса", ("вул. Дерибасівська 1", "65000 Одеса"),
+                              (labels.SlipLine("Сабина Ахмедова", 25, 1),), tuple(items[:1]))
+    slip_text = _text(labels.render_packing_slip(slip, base_url=BASE))
+    assert all(part in slip_text for part in ("Группа Одесса", "вул. Дерибасівська 1", "Сабина Ахмедова · 25 cards"))
+
+
+def test_western_european_text_needs_no_embedded_font():
+    item = labels.PackLabel(1, new_token(), new_code(), "Zoë Müller · “Free them”…", "Libérez-les !", 25)
+    pdf = labels.render_labels([item], labels.get_template("3x8", "a4"), base_url=BASE)
+    assert "Zoë Müller" in _text(pdf) and b"DejaVu" not in pdf
+
+
 def test_labels_of_a_real_order_decode_to_its_packs_tokens(app):
     campaign = factories.campaign()
     case_a, case_b = factories.case(campaign, name="Sonia Dahmani"), factories.case(campaign)

@@ -23,13 +23,15 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Optional, Sequence
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import inch, mm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import registerFont, stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from . import qr
@@ -45,6 +47,12 @@ PAPER_NAMES = {"a4": "A4", "letter": "US Letter"}
 LAYOUTS = {"3x8": "Stickers, 3 × 8 per sheet", "2x4": "Stickers, 2 × 4 per sheet", "insert": "Pack insert, one per page"}
 SCAN_TEXT = "Scan when you post"
 FONT, BOLD, MONO = "Helvetica", "Helvetica-Bold", "Courier-Bold"
+# The built-in fonts cover Western European text only (WinAnsi); text in other scripts (a group's
+# name in Greek, Cyrillic, Arabic…) is drawn in DejaVu Sans (app/packs/fonts, with its licence),
+# embedded as a subset only in the PDFs that need it. Arabic letters come out unjoined and left to
+# right: reportlab's canvas does no shaping.
+UNICODE_FONTS = {FONT: "DejaVuSans", BOLD: "DejaVuSans-Bold"}
+FONT_DIR = Path(__file__).with_name("fonts")
 Progress = Callable[[int, int], None]
 
 
@@ -118,9 +126,29 @@ def get_template(layout: str, paper: str) -> Template:
     return TEMPLATES[(layout, paper)]
 
 
+@lru_cache(maxsize=None)
+def _unicode_font(font: str) -> str:
+    name = UNICODE_FONTS[font]
+    registerFont(TTFont(name, str(FONT_DIR / f"{name}.ttf")))
+    return name
+
+
+@lru_cache(maxsize=8192)
+def font_for(font: str, text: str) -> str:
+    """`font` when it has every character of `text`, else its DejaVu Sans counterpart."""
+    if font not in UNICODE_FONTS:
+        return font
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return _unicode_font(font)
+    return font
+
+
 @lru_cache(maxsize=4096)
 def _fit(text: str, font: str, size: float, width: float, max_lines: int) -> tuple[str, ...]:
     """`text` wrapped to `width`, at most `max_lines` lines, the last shortened with … if needed."""
+    font = font_for(font, text)
     lines = simpleSplit(" ".join(text.split()), font, size, width) or [""]
     if len(lines) <= max_lines:
         return tuple(lines)
@@ -136,8 +164,8 @@ def _text_lines(canvas: Canvas, lines: Iterable[str], x: float, y: float, font: 
                 leading: Optional[float] = None, centre: bool = False) -> float:
     """Draw lines downwards from baseline `y`; return the baseline after the last line."""
     leading = leading or size * 1.2
-    canvas.setFont(font, size)
     for line in lines:
+        canvas.setFont(font_for(font, line), size)
         if centre:
             canvas.drawCentredString(x, y, line)
         else:
@@ -305,10 +333,10 @@ def render_packing_slip(slip: PackingSlip, *, base_url: str, paper: str = "a4",
     y = _text_lines(canvas, ("Case", ), margin, y, BOLD, 10)
     canvas.drawRightString(page_width - margin - 40 * mm, y + 12, "Pack size")
     canvas.drawRightString(page_width - margin, y + 12, "Packs")
-    canvas.setFont(FONT, 10)
     for line in slip.lines:
         name = _fit(line.case_name, FONT, 10, page_width - 2 * margin - 70 * mm, 1)[0]
-        canvas.drawString(margin, y, name)
+        _text_lines(canvas, (name,), margin, y, FONT, 10)
+        canvas.setFont(FONT, 10)
         canvas.drawRightString(page_width - margin - 40 * mm, y, f"{line.pack_size} cards")
         canvas.drawRightString(page_width - margin, y, str(line.packs))
         y -= 13
@@ -330,9 +358,8 @@ def render_packing_slip(slip: PackingSlip, *, base_url: str, paper: str = "a4",
         centre = x + cell_width / 2
         canvas.setFont(MONO, 10)
         canvas.drawCentredString(centre, y - SLIP_QR_BOX - 9, format_code(label.code))
-        canvas.setFont(FONT, 7.5)
-        canvas.drawCentredString(centre, y - SLIP_QR_BOX - 18,
-                                 _fit(f"{label.case_name} · {label.size} cards", FONT, 7.5, cell_width - 4, 1)[0])
+        _text_lines(canvas, _fit(f"{label.case_name} · {label.size} cards", FONT, 7.5, cell_width - 4, 1),
+                    centre, y - SLIP_QR_BOX - 18, FONT, 7.5, centre=True)
         column += 1
         if column == SLIP_COLUMNS:
             column = 0
