@@ -1,4 +1,5 @@
-"""Shared pieces of the serving benchmarks: a database with packs, gunicorn processes, wrk runs, RSS."""
+"""Shared pieces of the serving benchmarks: a database with packs, gunicorn processes (`serve`, which the
+tests use too), wrk runs, RSS."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -173,44 +175,59 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-@contextlib.contextmanager
-def gunicorn(target: str, env: dict[str, str], workers: int = 2, port: Optional[int] = None,
-             ready_path: str = "/healthz") -> Iterator[Server]:
-    """Run `gunicorn -c gunicorn.conf.py <target>` with `workers` sync workers until the block ends."""
-    port = port or free_port()
-    env = dict(env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers),
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]))
-    env.setdefault("HOME", tempfile.gettempdir())
-    log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT), target],
-        env=env, stdout=subprocess.DEVNULL, stderr=log, text=True, start_new_session=True,
-    )
-    server = Server(process, port, f"http://127.0.0.1:{port}")
+def _answers_200(url: str) -> bool:
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(server.base + ready_path, timeout=5) as response:  # nosec B310 - loopback
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"{target} did not start: {log.read()[-2000:]}")
-            time.sleep(0.2)
-        while len(server.worker_pids()) < workers and time.monotonic() < deadline:
-            time.sleep(0.1)
-        yield server
-    finally:
-        process.terminate()
+        with urllib.request.urlopen(url, timeout=5) as response:  # nosec B310 - loopback
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def serve(*args: str, env: dict[str, str], conf: bool = False, ready_path: str = "/healthz", workers: int = 0,
+          stdout=subprocess.DEVNULL, timeout: float = 60) -> Iterator[Server]:
+    """Run `python -m gunicorn --chdir <repo> <args>` on a free loopback port until the block ends, with
+    gunicorn.conf.py (`conf`: the address in BIND) or without it (`--bind`). It runs in a session of its
+    own, so `os.killpg(server.process.pid, ...)` reaches the master and its workers.
+
+    The block starts once `ready_path` answers 200 and, with `workers`, that many workers run (until
+    `timeout` s); a server that exits or does not answer by then raises RuntimeError with the end of its
+    stderr. On leaving: SIGTERM, and SIGKILL to the group if it has not stopped within 30 s."""
+    port = free_port()
+    bind = f"127.0.0.1:{port}"
+    env = dict(env, BIND=bind) if conf else env
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT)]
+    command += ["-c", str(ROOT / "gunicorn.conf.py")] if conf else ["--bind", bind]
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(command + list(args), env=env, stdout=stdout, stderr=log, text=True,
+                                   start_new_session=True)
+        server = Server(process, port, f"http://{bind}")
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            deadline = time.monotonic() + timeout
+            while not _answers_200(server.base + ready_path):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"gunicorn {' '.join(args)} did not start:\n{log.read()[-3000:]}")
+                time.sleep(0.2)
+            while len(server.worker_pids()) < workers and time.monotonic() < deadline:
+                time.sleep(0.1)
+            yield server
+        finally:
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def gunicorn(target: str, env: dict[str, str], workers: int = 2) -> contextlib.AbstractContextManager[Server]:
+    """`gunicorn -c gunicorn.conf.py <target>` with `workers` sync workers (bench/ importable), all running."""
+    env = dict(env, WEB_CONCURRENCY=str(workers), PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]))
+    env.setdefault("HOME", tempfile.gettempdir())
+    return serve(target, env=env, conf=True, workers=workers)
 
 
 # --- wrk ---------------------------------------------------------------------------------------------

@@ -6,16 +6,13 @@ import io
 import json
 import logging
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from app import logs
+from bench.common import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,32 +129,14 @@ def test_access_lines_redact_pack_tokens():
 
 # --- gunicorn.conf.py, for real ---------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("target", [None, "app:create_app()"])
 def test_gunicorn_conf_serves_healthz_with_json_access_log(_migrated, tmp_path, target):
-    port = _free_port()
-    env = dict(os.environ, HOME=str(tmp_path), BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", LOG_FORMAT="json",
-               DATABASE_URL=_migrated, SECRET_KEY="x" * 40, WEBHOOK_WORKER="0", PYTHONPATH=str(ROOT))
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT)]
-    process = subprocess.Popen(command + ([target] if target else []), env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-                    assert response.status == 200 and json.load(response) == {"status": "ok"}
-                    break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
-                time.sleep(0.2)
-    finally:
-        process.terminate()
-        out, _ = process.communicate(timeout=30)
-    access = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    env = dict(os.environ, HOME=str(tmp_path), WEB_CONCURRENCY="1", LOG_FORMAT="json", DATABASE_URL=_migrated,
+               SECRET_KEY="x" * 40, WEBHOOK_WORKER="0", PYTHONPATH=str(ROOT))
+    with open(tmp_path / "stdout.log", "w+") as out:
+        with serve(*([target] if target else []), env=env, conf=True, stdout=out) as server:
+            with urllib.request.urlopen(server.base + "/healthz", timeout=5) as response:
+                assert response.status == 200 and json.load(response) == {"status": "ok"}
+        out.seek(0)
+        access = [json.loads(line) for line in out.read().splitlines() if line.startswith("{")]
     assert any(a["path"] == "/healthz" and a["status"] == 200 and a["logger"] == "gunicorn.access" for a in access)

@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,16 +22,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from app.extensions import db
 from app.models import Pack, Report, ReportSource
 from app.reports import services as reports
+from bench.common import serve
 from tests import factories as f
 from tests.conftest import is_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _post(port: int, token: str, key: str) -> int:
@@ -60,17 +52,12 @@ def test_kill_9_during_writes_keeps_every_acknowledged_report(app, tmp_path, dat
         "from app import create_app\nfrom tests.conftest import make_config\n"
         f"app = create_app(make_config({database_url!r}, TESTING=False, WEBHOOK_WORKER=False))\n"
     )
-    port = _free_port()
     env = dict(os.environ, HOME=str(tmp_path), PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--no-control-socket",
-         "--chdir", str(ROOT), "crash_wsgi:app"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
-    )
     acknowledged: list[str] = []
     stop = threading.Event()
+    threads: list[threading.Thread] = []
 
-    def sender():
+    def sender(port: int):
         while not stop.is_set():
             key = str(uuid.uuid4())
             try:
@@ -82,24 +69,17 @@ def test_kill_9_during_writes_keeps_every_acknowledged_report(app, tmp_path, dat
                 time.sleep(0.05)
 
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                _post(port, token, str(uuid.uuid4()))  # warm-up: the server answers
-                break
-            except OSError:
-                time.sleep(0.2)
-        threads = [threading.Thread(target=sender, daemon=True) for _ in range(4)]
-        for t in threads:
-            t.start()
-        while len(acknowledged) < 40 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.killpg(process.pid, signal.SIGKILL)  # master and workers, mid-write
+        with serve("--workers", "2", "--no-control-socket", "crash_wsgi:app", env=env) as server:
+            threads = [threading.Thread(target=sender, args=(server.port,), daemon=True) for _ in range(4)]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 30
+            while len(acknowledged) < 40 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            os.killpg(server.process.pid, signal.SIGKILL)  # master and workers, mid-write
+            server.process.wait(timeout=10)
     finally:
         stop.set()
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
     for t in threads:
         t.join(15)
     assert len(acknowledged) >= 40

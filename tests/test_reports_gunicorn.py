@@ -9,10 +9,6 @@ from __future__ import annotations
 import http.client
 import os
 import random
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,15 +18,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Pack, Report
+from bench.common import serve
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request(port: int, method: str, path: str, body: str = "") -> tuple[int, str]:
@@ -53,35 +44,10 @@ def server(app, tmp_path, database_url):
         "from tests.conftest import make_config\n"
         f"app = create_app(make_config({database_url!r}, TESTING=False))\n"
     )
-    port = _free_port()
-    log = open(tmp_path / "gunicorn.log", "w+")
     env = dict(os.environ, HOME=str(tmp_path), PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
-         "--no-control-socket", "--chdir", str(ROOT), "--timeout", "60", "reports_wsgi:app"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _request(port, "GET", "/p")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail("gunicorn did not start:\n" + log.read()[-3000:])
-            time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with serve("--workers", "4", "--no-control-socket", "--timeout", "60", "reports_wsgi:app", env=env,
+               ready_path="/p") as gunicorn:
+        yield gunicorn.port
 
 
 def test_concurrent_reports_through_gunicorn_are_exact(app, server):
