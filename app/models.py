@@ -631,8 +631,8 @@ class GroupReportDay(db.Model):
     triggers on `report` and `pack` in the same transaction. Read-only for the app."""
 
     __tablename__ = "group_report_day"
-    # Figures of a date range read the range's rows only (not `cards`, which changes with every report).
-    __table_args__ = (sa.Index("ix_group_report_day_case_day", "case_id", "day", "group_id"),)
+    # Figures of a date range read its days' rows from this index alone (migration 0009).
+    __table_args__ = (sa.Index("ix_group_report_day_case_day", "case_id", "day", "group_id", "cards"),)
 
     group_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), primary_key=True)
     case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)

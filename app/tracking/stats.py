@@ -375,7 +375,8 @@ def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Se
     (app/tracking/counters.py), never from the reports themselves:
 
     - per case and day (no group filter): `report_day`;
-    - by group, region or type over the whole campaign: `order_line.cards_reported`;
+    - by group, region or type over the whole campaign: `order_line.cards_reported`, added up per
+      group and case in `group_case_cards`;
     - by group, region or type within dates or per day: `group_report_day`.
 
     `keys` are columns of Report (case_id), Order (group_id) or Group, or utc_day(Report.created_at).
@@ -385,7 +386,7 @@ def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Se
     if not (via_orders or filters.by_group):
         source = ReportDay
         columns = {"case_id": ReportDay.case_id, "day": ReportDay.day}
-    elif not filters.by_date and all(_counter_key(k, {"case_id": OrderLine.case_id, "group_id": Order.group_id}) is not None for k in keys):
+    elif not filters.by_date and all(_cards_key(k) is not None for k in keys):
         return _reports_from_lines(case_ids, filters, keys)
     else:
         source = GroupReportDay
@@ -413,18 +414,15 @@ def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Se
 
 
 def _reports_from_lines(case_ids: Optional[list[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
-    """Reported cards per order line's case, group, region or type (no dates): order_line.cards_reported."""
-    mapped = [_counter_key(k, {"case_id": OrderLine.case_id, "group_id": Order.group_id}) for k in keys]
+    """Reported cards per case, group, region or type (no dates): the order lines' cards_reported,
+    added up per group and case in group_case_cards. Rows at 0 are skipped, as lines at 0 were."""
+    cards = GroupCaseCards
+    mapped = [_cards_key(k) for k in keys]
     query = (
-        sa.select(*mapped, sa.func.coalesce(sa.func.sum(OrderLine.cards_reported), 0).label("reported"))
-        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id).where(OrderLine.cards_reported != 0)
+        sa.select(*mapped, sa.func.coalesce(sa.func.sum(cards.reported), 0).label("reported"))
+        .select_from(cards).where(cards.reported != 0)
     )
-    if case_ids is not None:
-        query = query.where(OrderLine.case_id.in_(case_ids))
-    if filters.group_id:
-        query = query.where(Order.group_id == filters.group_id)
-    if _needs_group_table(filters, mapped):
-        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    query = _narrow_cards(query, case_ids, filters, mapped)
     return query.group_by(*mapped) if mapped else query
 
 
@@ -447,13 +445,21 @@ def mailings_select(case_ids: Optional[Iterable[int]], filters: Filters) -> sa.S
 # --- Per case --------------------------------------------------------------------------------------
 
 def case_totals(case_ids: Iterable[int], filters: Filters = NO_FILTERS) -> dict[int, CaseTotals]:
-    """Ordered, dispatched, reported and mailed cards per case: three grouped queries (two with a group
-    filter, where mailings do not apply)."""
+    """Ordered, dispatched, reported and mailed cards per case: three grouped queries (with a group
+    filter, where mailings do not apply, two; one without dates, all three figures then being in
+    group_case_cards)."""
     case_ids = list(case_ids)
     if not case_ids:
         return {}
-    orders = {row.case_id: row for row in db.session.execute(orders_select(case_ids, filters, [OrderLine.case_id]))}
-    reported = dict(db.session.execute(reports_select(case_ids, filters, [Report.case_id])).all())
+    if filters.by_group and not filters.by_date:
+        figures = {row.case_id: row for row in db.session.execute(lines_select(case_ids, filters, [OrderLine.case_id]))}
+        orders, reported = figures, {case_id: row.reported for case_id, row in figures.items()}
+    else:
+        # With dates, the range's orders alone: a case without any is at 0 here as in orders_select.
+        query = _orders_in_range(case_ids, filters, [OrderLine.case_id]) if filters.by_date else \
+            orders_select(case_ids, filters, [OrderLine.case_id])
+        orders = {row.case_id: row for row in db.session.execute(query)}
+        reported = dict(db.session.execute(reports_select(case_ids, filters, [Report.case_id])).all())
     mailed: dict[int, int] = {}
     if not filters.by_group:
         mailed = dict(db.session.execute(mailings_select(case_ids, filters)).all())
@@ -622,28 +628,33 @@ def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequ
 def _joined_figures(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]):
     """Order and report figures keyed alike, one row per key that has either: without dates the rows of
     group_case_cards (added up per key when the key is coarser than group and case); with dates see
-    `_figures_in_range`. Returns the figures subquery, the figure columns and a query of how many rows
-    the figures have (every key joins its group and case, foreign keys: the page's row count too)."""
-    if not scope.filters.by_date:
+    `_figures_in_range`. Returns the figures subquery, the figure columns and how to count the rows
+    (every key joins its group and case, foreign keys, so the figures' rows are the page's rows): the
+    keyword arguments for paginate_rows and the extra columns the page query must select for them."""
+    if not scope.filters.by_date and _is_table_key([_cards_key(k) for k in order_keys]):
+        # group_case_cards' own rows: a count over its index, apart, costs less than carrying one.
         both = lines_select(scope.case_ids, scope.filters, order_keys).subquery("f")
-        total = sa.select(sa.func.count()).select_from(both)
+        counting: tuple[dict, list] = ({"total": sa.select(sa.func.count()).select_from(both)}, [])
     else:
-        both, total = _figures_in_range(scope, order_keys, report_keys, key_names)
+        figures = (lines_select(scope.case_ids, scope.filters, order_keys).subquery("lines") if not scope.filters.by_date
+                   else _figures_in_range(scope, order_keys, report_keys, key_names))
+        # Counted before the joins to groups and cases, so the page's sort with LIMIT keeps a page of rows.
+        both = sa.select(figures, sa.func.count().over().label("total_rows")).subquery("f")
+        counting = ({"counted": "total_rows"}, [both.c.total_rows])
     dispatched, reported = both.c.dispatched, both.c.reported
     columns = dict(
         ordered=both.c.ordered, dispatched=dispatched, reported=reported,
         unreported=sa.case((dispatched > reported, dispatched - reported), else_=0),
         rate=sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None),
     )
-    return both, columns, total
+    return both, columns, counting
 
 
-def _figures_in_range(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]) -> tuple[Any, sa.Select]:
+def _figures_in_range(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]) -> Any:
     """With dates, per key (group, or group and case: ids, never NULL): every key with accepted orders
     (from group_case_cards) left-joined to the figures of the range (the range's orders, and the report
     counters of its days: a few thousand rows for ten days), then the keys that have only reports in
-    the range. Nothing adds up every key's rows, as stacking all the keys would.
-    Returns the figures subquery and the count of its rows (known keys + keys of the range only)."""
+    the range. Nothing adds up every key's rows, as stacking all the keys would."""
     case_ids, filters = scope.case_ids, scope.filters
     zero = sa.literal(0)
     o = _orders_in_range(case_ids, filters, order_keys).cte("o")
@@ -657,7 +668,7 @@ def _figures_in_range(scope: Scope, order_keys: list, report_keys: list, key_nam
                       replace(filters, country="", region="", group_type=None), [])
         .where(*[cards.__table__.c[n] == r.c[n] for n in key_names])
     )
-    figures = sa.union_all(
+    return sa.union_all(
         sa.select(*[known.c[n] for n in key_names],
                   sa.func.coalesce(o.c.ordered, 0).label("ordered"),
                   sa.func.coalesce(o.c.dispatched, 0).label("dispatched"),
@@ -665,12 +676,7 @@ def _figures_in_range(scope: Scope, order_keys: list, report_keys: list, key_nam
         .select_from(known.outerjoin(o, sa.and_(*[known.c[n] == o.c[n] for n in key_names]))
                      .outerjoin(r, sa.and_(*[known.c[n] == r.c[n] for n in key_names]))),
         sa.select(*[r.c[n] for n in key_names], zero, zero, r.c.reported).where(~is_known),
-    ).subquery("f")
-    total = sa.select(
-        sa.select(sa.func.count()).select_from(known).scalar_subquery()
-        + sa.select(sa.func.count()).select_from(r).where(~is_known).scalar_subquery()
-    )
-    return figures, total
+    ).subquery("in_range")
 
 
 def _sorted(query: sa.Select, sort: str, columns: dict, name_column, default: str) -> sa.Select:
@@ -684,18 +690,20 @@ def _sorted(query: sa.Select, sort: str, columns: dict, name_column, default: st
 
 def group_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagination:
     """Figures per group (reconciliation: dispatched vs reported), sorted and paginated. Two queries."""
-    f, columns, total = _joined_figures(scope, [Order.group_id.label("group_id")], [Order.group_id.label("group_id")], ["group_id"])
+    f, columns, (counting, count_columns) = _joined_figures(
+        scope, [Order.group_id.label("group_id")], [Order.group_id.label("group_id")], ["group_id"])
     query = (
-        sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, *[c.label(n) for n, c in columns.items()])
+        sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, *[c.label(n) for n, c in columns.items()],
+                  *count_columns)
         .select_from(f.join(Group, Group.id == f.c.group_id))
     )
     query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id)
-    return paginate_rows(query, page, total=total)
+    return paginate_rows(query, page, **counting)
 
 
 def group_case_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagination:
     """Reconciliation per group and case: dispatched vs reported, sorted and paginated. Two queries."""
-    f, columns, total = _joined_figures(
+    f, columns, (counting, count_columns) = _joined_figures(
         scope,
         [Order.group_id.label("group_id"), OrderLine.case_id.label("case_id")],
         [Order.group_id.label("group_id"), Report.case_id.label("case_id")],
@@ -709,11 +717,11 @@ def group_case_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> P
     case_place = sa.case(places, value=f.c.case_id, else_=None) if places else sa.null()
     query = (
         sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, f.c.case_id.label("case_id"),
-                  case_name.label("case_name"), *[c.label(n) for n, c in columns.items()])
+                  case_name.label("case_name"), *[c.label(n) for n, c in columns.items()], *count_columns)
         .select_from(f.join(Group, Group.id == f.c.group_id))
     )
     query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id, case_place)
-    return paginate_rows(query, page, total=total)
+    return paginate_rows(query, page, **counting)
 
 
 # --- Cards reported per day --------------------------------------------------------------------------
@@ -766,30 +774,29 @@ def compare(scope: Scope, page: int = 1) -> Comparison:
 
 
 def _compare_groups(now_ids: list[int], before_ids: list[int], filters: Filters, page: int) -> Pagination:
-    """Per group: ordered and reported this campaign and the one before, in one pass over the order
-    lines (the comparison has no dates, so reported is order_line.cards_reported)."""
-    cards = OrderLine.packs * OrderLine.pack_size
-    accepted = Order.status.in_(ORDERED_STATUSES)
-    now, before = OrderLine.case_id.in_(now_ids), OrderLine.case_id.in_(before_ids)
+    """Per group: ordered and reported this campaign and the one before, in one pass over
+    group_case_cards (the comparison has no dates, so reported is the order lines' cards_reported)."""
+    cards = GroupCaseCards
+    accepted = cards.accepted_lines > 0
+    now, before = cards.case_id.in_(now_ids), cards.case_id.in_(before_ids)
 
     def total(when, value):
         return sa.func.coalesce(sa.func.sum(sa.case((when, value), else_=0)), 0)
 
     figures = (
         sa.select(
-            Order.group_id.label("group_id"),
-            total(sa.and_(now, accepted), cards).label("ordered_now"), total(now, OrderLine.cards_reported).label("reported_now"),
-            total(sa.and_(before, accepted), cards).label("ordered_before"), total(before, OrderLine.cards_reported).label("reported_before"),
+            cards.group_id.label("group_id"),
+            total(now, cards.ordered).label("ordered_now"), total(now, cards.reported).label("reported_now"),
+            total(before, cards.ordered).label("ordered_before"), total(before, cards.reported).label("reported_before"),
         )
-        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.case_id.in_(now_ids + before_ids), sa.or_(accepted, OrderLine.cards_reported != 0))
+        .where(cards.case_id.in_(now_ids + before_ids), sa.or_(accepted, cards.reported != 0))
     )
     if filters.group_id:
-        figures = figures.where(Order.group_id == filters.group_id)
+        figures = figures.where(cards.group_id == filters.group_id)
     if _group_conditions(filters):
-        figures = figures.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
-    f = figures.group_by(Order.group_id).having(
-        sa.or_(sa.func.sum(sa.case((accepted, 1), else_=0)) > 0, sa.func.sum(OrderLine.cards_reported) != 0)
+        figures = figures.join(Group, Group.id == cards.group_id).where(*_group_conditions(filters))
+    f = figures.group_by(cards.group_id).having(
+        sa.or_(sa.func.sum(cards.accepted_lines) > 0, sa.func.sum(cards.reported) != 0)
     ).subquery("f")
     query = (
         sa.select(
