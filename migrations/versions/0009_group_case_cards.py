@@ -19,6 +19,10 @@ change is an atomic upsert (`n = n + k`). On SQLite row triggers; on PostgreSQL 
 with transition tables (a bulk COPY does one grouped upsert, ordered by key), except the row trigger
 BEFORE DELETE on "order" (its lines are still there; the cascade that deletes them finds no order).
 
+Indexes for date ranges, so a range reads its own rows: orders placed in it (submitted_at,
+created_at), parcels that left in it (shipment dispatched_at, order_id), and its days' report
+counters from the index alone (group_report_day case_id, day, group_id, cards).
+
 The DDL is written out here on purpose: a migration must not change when the app's code does.
 """
 import sqlalchemy as sa
