@@ -397,6 +397,8 @@ class Order(db.Model):
     __table_args__ = (
         sa.Index("ix_order_campaign_status", "campaign_id", "status"),
         sa.Index("ix_order_group_campaign", "group_id", "campaign_id"),
+        # Orders placed in a date range: COALESCE(submitted_at, created_at), see stats._placed_in_range.
+        sa.Index("ix_order_placed", "submitted_at", "created_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -629,6 +631,8 @@ class GroupReportDay(db.Model):
     triggers on `report` and `pack` in the same transaction. Read-only for the app."""
 
     __tablename__ = "group_report_day"
+    # Figures of a date range read its days' rows from this index alone (migration 0009).
+    __table_args__ = (sa.Index("ix_group_report_day_case_day", "case_id", "day", "group_id", "cards"),)
 
     group_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), primary_key=True)
     case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
@@ -636,10 +640,29 @@ class GroupReportDay(db.Model):
     cards: so.Mapped[int] = so.mapped_column(default=0)
 
 
+class GroupCaseCards(db.Model):
+    """Per group and case, what the order lines add up to (migration 0009), kept by database triggers on
+    `order_line` and `order` in the same transaction: lines of orders staff accepted and their cards
+    (ordered), cards of dispatched or delivered orders, and the lines' cards_reported (any status).
+    Read-only for the app."""
+
+    __tablename__ = "group_case_cards"
+    __table_args__ = (sa.Index("ix_group_case_cards_case", "case_id"),)
+
+    group_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), primary_key=True)
+    case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+    accepted_lines: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    ordered: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    dispatched: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    reported: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+
+
 class Shipment(db.Model):
     """A parcel sent to a group for an order."""
 
     __tablename__ = "shipment"
+    # Parcels that left in a date range (orders first dispatched in it, see stats._first_dispatched_in_range).
+    __table_args__ = (sa.Index("ix_shipment_dispatched", "dispatched_at", "order_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     order_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("order.id", ondelete="RESTRICT"), index=True)

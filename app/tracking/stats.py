@@ -23,6 +23,7 @@ from typing import Any, Iterable, Optional, Sequence
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
@@ -33,6 +34,7 @@ from ..models import (
     Campaign,
     Case,
     Group,
+    GroupCaseCards,
     GroupReportDay,
     Mailing,
     Order,
@@ -188,7 +190,134 @@ def _narrow_lines(query: sa.Select, case_ids: Optional[Iterable[int]], filters: 
 
 
 def orders_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), count_groups: bool = False) -> sa.Select:
-    """Ordered and dispatched cards grouped by `keys` (columns of OrderLine, Order or Group)."""
+    """Ordered and dispatched cards grouped by `keys` (columns of OrderLine, Order or Group), for the keys
+    that have orders staff accepted (in the range or not: with dates the figures are those in the range).
+
+    Read from `group_case_cards` (kept by triggers, migration 0009) when the keys are case, group or
+    Group columns; with dates, those keys at zero (`_accepted_keys`) stacked with the figures of the
+    few orders placed or first dispatched in the range (`_orders_in_range`) and summed per key. Other
+    keys: from the order lines (`_orders_from_lines`)."""
+    case_ids = list(case_ids) if case_ids is not None else None
+    if any(_cards_key(k) is None for k in keys):
+        return _orders_from_lines(case_ids, filters, keys, count_groups)
+    if not filters.by_date:
+        cards = GroupCaseCards
+        mapped = [_cards_key(k) for k in keys]
+        query = sa.select(
+            *mapped,
+            sa.func.coalesce(sa.func.sum(cards.ordered), 0).label("ordered"),
+            sa.func.coalesce(sa.func.sum(cards.dispatched), 0).label("dispatched"),
+        ).select_from(cards).where(cards.accepted_lines > 0)
+        if count_groups:
+            query = query.add_columns(sa.func.count(sa.distinct(cards.group_id)).label("groups"))
+        query = _narrow_cards(query, case_ids, filters, mapped)
+        return query.group_by(*mapped) if mapped else query
+    names = [_unlabelled(k)[1] for k in keys]
+    known = _accepted_keys(case_ids, filters, keys, count_groups)
+    moved = _orders_in_range(case_ids, filters, keys)
+    if count_groups:
+        moved = moved.add_columns(sa.literal(0).label("groups"))
+    stacked = sa.union_all(known, moved).subquery("u")
+    query = sa.select(
+        *[stacked.c[n] for n in names],
+        sa.func.coalesce(sa.func.sum(stacked.c.ordered), 0).label("ordered"),
+        sa.func.coalesce(sa.func.sum(stacked.c.dispatched), 0).label("dispatched"),
+    )
+    if count_groups:
+        query = query.add_columns(sa.func.coalesce(sa.func.sum(stacked.c.groups), 0).label("groups"))
+    return query.group_by(*[stacked.c[n] for n in names]) if names else query
+
+
+def _cards_key(key: Any) -> Optional[Any]:
+    """`key` (OrderLine.case_id, Report.case_id, Order.group_id or a Group column) as a column of
+    group_case_cards (Group's columns stay), labelled as the key; None when it has no such column."""
+    base, name = _unlabelled(key)
+    table = getattr(base, "table", None)
+    if table is OrderLine.__table__ and base.name == "case_id":
+        return GroupCaseCards.case_id.label(name)
+    return _counter_key(key, {"case_id": GroupCaseCards.case_id, "group_id": GroupCaseCards.group_id})
+
+
+def _narrow_cards(query: sa.Select, case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
+    """group_case_cards limited to these cases, the group filter and the group conditions."""
+    if case_ids is not None:
+        query = query.where(GroupCaseCards.case_id.in_(list(case_ids)))
+    if filters.group_id:
+        query = query.where(GroupCaseCards.group_id == filters.group_id)
+    if _needs_group_table(filters, keys):
+        query = query.join(Group, Group.id == GroupCaseCards.group_id).where(*_group_conditions(filters))
+    return query
+
+
+def _is_table_key(mapped: Sequence[Any]) -> bool:
+    """True when the mapped keys are exactly group_case_cards' own key (group and case)."""
+    names = sorted(_unlabelled(k)[0].name for k in mapped if _table_of(k) is GroupCaseCards.__table__)
+    return len(mapped) == 2 and names == ["case_id", "group_id"]
+
+
+def _accepted_keys(case_ids: Optional[list[int]], filters: Filters, keys: Sequence[Any], count_groups: bool = False) -> sa.Select:
+    """The keys that have lines of orders staff accepted, with ordered and dispatched at 0 (and, with
+    `count_groups`, how many groups have such lines): read from group_case_cards."""
+    cards = GroupCaseCards
+    mapped = [_cards_key(k) for k in keys]
+    zero = sa.literal(0)
+    query = sa.select(*mapped, zero.label("ordered"), zero.label("dispatched"))
+    if count_groups:
+        query = query.add_columns(sa.func.count(sa.distinct(cards.group_id)).label("groups"))
+    query = _narrow_cards(query.select_from(cards).where(cards.accepted_lines > 0), case_ids, filters, mapped)
+    if count_groups or not _is_table_key(mapped):
+        query = query.group_by(*mapped)
+    return query
+
+
+def _orders_in_range(case_ids: Optional[list[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
+    """Ordered and dispatched cards in the date range per key, from the few orders of the range:
+
+    - lines of accepted orders placed (submitted, else created) in the range: ordered;
+    - lines of dispatched or delivered orders whose first parcel left in the range: dispatched.
+
+    Its keys all have accepted orders (see `_accepted_keys`)."""
+    cards = OrderLine.packs * OrderLine.pack_size
+    labelled = [_unlabelled(k)[0].label(_unlabelled(k)[1]) for k in keys]
+    names = [_unlabelled(k)[1] for k in keys]
+    zero = sa.literal(0)
+    placed = (
+        sa.select(*labelled, cards.label("ordered"), zero.label("dispatched"))
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .where(Order.status.in_(ORDERED_STATUSES), _placed_in_range(filters))
+    )
+    dispatched = (
+        sa.select(*labelled, zero.label("ordered"), cards.label("dispatched"))
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .where(Order.status.in_(DISPATCHED_STATUSES), Order.id.in_(_first_dispatched_in_range(filters)))
+    )
+    stacked = sa.union_all(*(_narrow_lines(q, case_ids, filters, keys) for q in (placed, dispatched))).subquery("lines_in_range")
+    query = sa.select(*[stacked.c[n] for n in names], sa.func.sum(stacked.c.ordered).label("ordered"),
+                      sa.func.sum(stacked.c.dispatched).label("dispatched"))
+    return query.group_by(*[stacked.c[n] for n in names]) if names else query
+
+
+def _placed_in_range(filters: Filters) -> Any:
+    """COALESCE(submitted_at, created_at) in the range, written so that ix_order_placed
+    (submitted_at, created_at) answers it: submitted in the range, or never submitted and created in it."""
+    return sa.or_(
+        sa.and_(*_in_range(Order.submitted_at, filters)),
+        sa.and_(Order.submitted_at.is_(None), *_in_range(Order.created_at, filters)),
+    )
+
+
+def _first_dispatched_in_range(filters: Filters) -> sa.Select:
+    """Ids of orders whose first parcel left in the range: one left in it and none before it
+    (ix_shipment_dispatched finds the parcels of the range; no grouping of every shipment)."""
+    parcel, earlier = aliased(Shipment), aliased(Shipment)
+    query = sa.select(parcel.order_id).where(*_in_range(parcel.dispatched_at, filters))
+    if filters.date_from:
+        query = query.where(~sa.exists().where(earlier.order_id == parcel.order_id, earlier.dispatched_at < filters.since()))
+    return query
+
+
+def _orders_from_lines(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), count_groups: bool = False) -> sa.Select:
+    """orders_select over the order lines themselves, for keys group_case_cards cannot answer."""
     cards = OrderLine.packs * OrderLine.pack_size
     ordered_when = [Order.status.in_(ORDERED_STATUSES)]
     dispatched_when = [Order.status.in_(DISPATCHED_STATUSES)]
@@ -247,7 +376,8 @@ def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Se
     (app/tracking/counters.py), never from the reports themselves:
 
     - per case and day (no group filter): `report_day`;
-    - by group, region or type over the whole campaign: `order_line.cards_reported`;
+    - by group, region or type over the whole campaign: `order_line.cards_reported`, added up per
+      group and case in `group_case_cards`;
     - by group, region or type within dates or per day: `group_report_day`.
 
     `keys` are columns of Report (case_id), Order (group_id) or Group, or utc_day(Report.created_at).
@@ -257,7 +387,7 @@ def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Se
     if not (via_orders or filters.by_group):
         source = ReportDay
         columns = {"case_id": ReportDay.case_id, "day": ReportDay.day}
-    elif not filters.by_date and all(_counter_key(k, {"case_id": OrderLine.case_id, "group_id": Order.group_id}) is not None for k in keys):
+    elif not filters.by_date and all(_cards_key(k) is not None for k in keys):
         return _reports_from_lines(case_ids, filters, keys)
     else:
         source = GroupReportDay
@@ -272,10 +402,11 @@ def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Se
     )
     if case_ids is not None:
         query = query.where(source.case_id.in_(case_ids))
-    if filters.date_from:
-        query = query.where(source.day >= filters.date_from)
-    if filters.date_to:
-        query = query.where(source.day <= filters.date_to)
+    if filters.by_date:
+        # Both ends, always (date.min / date.max for an open one): with an end alone, SQLite 3.40 returns
+        # rows past it when it searches group_report_day's key (group, case IN (...), day), as it does
+        # with statistics that favour that plan. tests/test_tracking_stats.py has the reproduction.
+        query = query.where(source.day >= (filters.date_from or date.min), source.day <= (filters.date_to or date.max))
     if source is GroupReportDay:
         if filters.group_id:
             query = query.where(GroupReportDay.group_id == filters.group_id)
@@ -285,18 +416,15 @@ def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Se
 
 
 def _reports_from_lines(case_ids: Optional[list[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
-    """Reported cards per order line's case, group, region or type (no dates): order_line.cards_reported."""
-    mapped = [_counter_key(k, {"case_id": OrderLine.case_id, "group_id": Order.group_id}) for k in keys]
+    """Reported cards per case, group, region or type (no dates): the order lines' cards_reported,
+    added up per group and case in group_case_cards. Rows at 0 are skipped, as lines at 0 were."""
+    cards = GroupCaseCards
+    mapped = [_cards_key(k) for k in keys]
     query = (
-        sa.select(*mapped, sa.func.coalesce(sa.func.sum(OrderLine.cards_reported), 0).label("reported"))
-        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id).where(OrderLine.cards_reported != 0)
+        sa.select(*mapped, sa.func.coalesce(sa.func.sum(cards.reported), 0).label("reported"))
+        .select_from(cards).where(cards.reported != 0)
     )
-    if case_ids is not None:
-        query = query.where(OrderLine.case_id.in_(case_ids))
-    if filters.group_id:
-        query = query.where(Order.group_id == filters.group_id)
-    if _needs_group_table(filters, mapped):
-        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+    query = _narrow_cards(query, case_ids, filters, mapped)
     return query.group_by(*mapped) if mapped else query
 
 
@@ -319,13 +447,21 @@ def mailings_select(case_ids: Optional[Iterable[int]], filters: Filters) -> sa.S
 # --- Per case --------------------------------------------------------------------------------------
 
 def case_totals(case_ids: Iterable[int], filters: Filters = NO_FILTERS) -> dict[int, CaseTotals]:
-    """Ordered, dispatched, reported and mailed cards per case: three grouped queries (two with a group
-    filter, where mailings do not apply)."""
+    """Ordered, dispatched, reported and mailed cards per case: three grouped queries (with a group
+    filter, where mailings do not apply, two; one without dates, all three figures then being in
+    group_case_cards)."""
     case_ids = list(case_ids)
     if not case_ids:
         return {}
-    orders = {row.case_id: row for row in db.session.execute(orders_select(case_ids, filters, [OrderLine.case_id]))}
-    reported = dict(db.session.execute(reports_select(case_ids, filters, [Report.case_id])).all())
+    if filters.by_group and not filters.by_date:
+        figures = {row.case_id: row for row in db.session.execute(lines_select(case_ids, filters, [OrderLine.case_id]))}
+        orders, reported = figures, {case_id: row.reported for case_id, row in figures.items()}
+    else:
+        # With dates, the range's orders alone: a case without any is at 0 here as in orders_select.
+        query = _orders_in_range(case_ids, filters, [OrderLine.case_id]) if filters.by_date else \
+            orders_select(case_ids, filters, [OrderLine.case_id])
+        orders = {row.case_id: row for row in db.session.execute(query)}
+        reported = dict(db.session.execute(reports_select(case_ids, filters, [Report.case_id])).all())
     mailed: dict[int, int] = {}
     if not filters.by_group:
         mailed = dict(db.session.execute(mailings_select(case_ids, filters)).all())
@@ -464,56 +600,85 @@ GROUP_SORTS = ("name", "ordered", "dispatched", "reported", "unreported", "rate"
 
 
 def lines_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any], count_groups: bool = False) -> sa.Select:
-    """Ordered, dispatched and reported cards per key in ONE pass over the order lines (no date range:
-    then reported is order_line.cards_reported). Keys are those that have orders staff accepted or
-    counted reports, as orders_select and reports_select give them apart."""
+    """Ordered, dispatched and reported cards per key in ONE pass over `group_case_cards` (no date range:
+    reported is then the order lines' cards_reported). Keys (case, group or Group columns) are those
+    that have orders staff accepted or counted reports, as orders_select and reports_select give them apart."""
     if filters.by_date:
         raise ValueError("lines_select has no date range: use orders_select and reports_select")
-    cards = OrderLine.packs * OrderLine.pack_size
-    accepted = Order.status.in_(ORDERED_STATUSES)
+    cards = GroupCaseCards
+    mapped = [_cards_key(k) for k in keys]
+    if any(k is None for k in mapped):
+        raise ValueError("lines_select: a key group_case_cards cannot answer")
+    if not count_groups and _is_table_key(mapped):
+        # Keyed by the table's own key: its rows are the answer, nothing to add up.
+        query = sa.select(*mapped, cards.ordered, cards.dispatched, cards.reported).select_from(cards)
+        query = _narrow_cards(query, case_ids, filters, mapped)
+        return query.where(sa.or_(cards.accepted_lines > 0, cards.reported != 0))
     query = sa.select(
-        *keys,
-        sa.func.coalesce(sa.func.sum(sa.case((accepted, cards), else_=0)), 0).label("ordered"),
-        sa.func.coalesce(sa.func.sum(sa.case((Order.status.in_(DISPATCHED_STATUSES), cards), else_=0)), 0).label("dispatched"),
-        sa.func.coalesce(sa.func.sum(OrderLine.cards_reported), 0).label("reported"),
-    ).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        *mapped,
+        sa.func.coalesce(sa.func.sum(cards.ordered), 0).label("ordered"),
+        sa.func.coalesce(sa.func.sum(cards.dispatched), 0).label("dispatched"),
+        sa.func.coalesce(sa.func.sum(cards.reported), 0).label("reported"),
+    ).select_from(cards)
     if count_groups:  # groups with accepted orders, as orders_select counts them
-        query = query.add_columns(sa.func.count(sa.distinct(sa.case((accepted, Order.group_id)))).label("groups"))
-    query = _narrow_lines(query, case_ids, filters, keys)
-    query = query.where(sa.or_(accepted, OrderLine.cards_reported != 0))
-    return query.group_by(*keys).having(
-        sa.or_(sa.func.sum(sa.case((accepted, 1), else_=0)) > 0, sa.func.sum(OrderLine.cards_reported) != 0)
-    )
+        query = query.add_columns(sa.func.count(sa.distinct(sa.case((cards.accepted_lines > 0, cards.group_id)))).label("groups"))
+    query = _narrow_cards(query, case_ids, filters, mapped)
+    query = query.where(sa.or_(cards.accepted_lines > 0, cards.reported != 0))
+    return query.group_by(*mapped).having(sa.or_(sa.func.sum(cards.accepted_lines) > 0, sa.func.sum(cards.reported) != 0))
 
 
 def _joined_figures(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]):
-    """Order and report figures keyed alike, one row per key that has either: without dates one pass
-    over the order lines; with dates, the order and report subqueries stacked (UNION ALL) and summed
-    per key, which databases do faster than joining two aggregates. Returns the figures subquery (twice,
-    as the key source and the FROM clause) and the figure columns."""
-    if not scope.filters.by_date:
+    """Order and report figures keyed alike, one row per key that has either: without dates the rows of
+    group_case_cards (added up per key when the key is coarser than group and case); with dates see
+    `_figures_in_range`. Returns the figures subquery, the figure columns and how to count the rows
+    (every key joins its group and case, foreign keys, so the figures' rows are the page's rows): the
+    keyword arguments for paginate_rows and the extra columns the page query must select for them."""
+    if not scope.filters.by_date and _is_table_key([_cards_key(k) for k in order_keys]):
+        # group_case_cards' own rows: a count over its index, apart, costs less than carrying one.
         both = lines_select(scope.case_ids, scope.filters, order_keys).subquery("f")
+        counting: tuple[dict, list] = ({"total": sa.select(sa.func.count()).select_from(both)}, [])
     else:
-        o = orders_select(scope.case_ids, scope.filters, order_keys).subquery("o")
-        r = reports_select(scope.case_ids, scope.filters, report_keys, via_orders=True).subquery("r")
-        zero = sa.literal(0)
-        stacked = sa.union_all(
-            sa.select(*[o.c[n] for n in key_names], o.c.ordered, o.c.dispatched, zero.label("reported")),
-            sa.select(*[r.c[n] for n in key_names], zero, zero, r.c.reported),
-        ).subquery("u")
-        both = (
-            sa.select(*[stacked.c[n] for n in key_names], sa.func.sum(stacked.c.ordered).label("ordered"),
-                      sa.func.sum(stacked.c.dispatched).label("dispatched"), sa.func.sum(stacked.c.reported).label("reported"))
-            .group_by(*[stacked.c[n] for n in key_names])
-            .subquery("f")
-        )
+        figures = (lines_select(scope.case_ids, scope.filters, order_keys).subquery("lines") if not scope.filters.by_date
+                   else _figures_in_range(scope, order_keys, report_keys, key_names))
+        # Counted before the joins to groups and cases, so the page's sort with LIMIT keeps a page of rows.
+        both = sa.select(figures, sa.func.count().over().label("total_rows")).subquery("f")
+        counting = ({"counted": "total_rows"}, [both.c.total_rows])
     dispatched, reported = both.c.dispatched, both.c.reported
     columns = dict(
         ordered=both.c.ordered, dispatched=dispatched, reported=reported,
         unreported=sa.case((dispatched > reported, dispatched - reported), else_=0),
         rate=sa.case((dispatched > 0, reported * 1.0 / dispatched), else_=None),
     )
-    return both, both, columns
+    return both, columns, counting
+
+
+def _figures_in_range(scope: Scope, order_keys: list, report_keys: list, key_names: list[str]) -> Any:
+    """With dates, per key (group, or group and case: ids, never NULL): every key with accepted orders
+    (from group_case_cards) left-joined to the figures of the range (the range's orders, and the report
+    counters of its days: a few thousand rows for ten days), then the keys that have only reports in
+    the range. Nothing adds up every key's rows, as stacking all the keys would."""
+    case_ids, filters = scope.case_ids, scope.filters
+    zero = sa.literal(0)
+    o = _orders_in_range(case_ids, filters, order_keys).cte("o")
+    r = reports_select(case_ids, filters, report_keys, via_orders=True).cte("r")
+    known = _accepted_keys(case_ids, filters, order_keys).subquery("k")
+    cards = GroupCaseCards
+    # A key with reports in the range is known when it has accepted lines in these cases (it already
+    # meets the group conditions). Keys of the range's orders are all known.
+    is_known = sa.exists(
+        _narrow_cards(sa.select(sa.literal(1)).select_from(cards).where(cards.accepted_lines > 0), case_ids,
+                      replace(filters, country="", region="", group_type=None), [])
+        .where(*[cards.__table__.c[n] == r.c[n] for n in key_names])
+    )
+    return sa.union_all(
+        sa.select(*[known.c[n] for n in key_names],
+                  sa.func.coalesce(o.c.ordered, 0).label("ordered"),
+                  sa.func.coalesce(o.c.dispatched, 0).label("dispatched"),
+                  sa.func.coalesce(r.c.reported, 0).label("reported"))
+        .select_from(known.outerjoin(o, sa.and_(*[known.c[n] == o.c[n] for n in key_names]))
+                     .outerjoin(r, sa.and_(*[known.c[n] == r.c[n] for n in key_names]))),
+        sa.select(*[r.c[n] for n in key_names], zero, zero, r.c.reported).where(~is_known),
+    ).subquery("in_range")
 
 
 def _sorted(query: sa.Select, sort: str, columns: dict, name_column, default: str) -> sa.Select:
@@ -527,30 +692,38 @@ def _sorted(query: sa.Select, sort: str, columns: dict, name_column, default: st
 
 def group_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagination:
     """Figures per group (reconciliation: dispatched vs reported), sorted and paginated. Two queries."""
-    k, frm, columns = _joined_figures(scope, [Order.group_id.label("group_id")], [Order.group_id.label("group_id")], ["group_id"])
+    f, columns, (counting, count_columns) = _joined_figures(
+        scope, [Order.group_id.label("group_id")], [Order.group_id.label("group_id")], ["group_id"])
     query = (
-        sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, *[c.label(n) for n, c in columns.items()])
-        .select_from(frm.join(Group, Group.id == k.c.group_id))
+        sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, *[c.label(n) for n, c in columns.items()],
+                  *count_columns)
+        .select_from(f.join(Group, Group.id == f.c.group_id))
     )
     query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id)
-    return paginate_rows(query, page, counted=True)
+    return paginate_rows(query, page, **counting)
 
 
 def group_case_rows(scope: Scope, sort: str = "-unreported", page: int = 1) -> Pagination:
     """Reconciliation per group and case: dispatched vs reported, sorted and paginated. Two queries."""
-    k, frm, columns = _joined_figures(
+    f, columns, (counting, count_columns) = _joined_figures(
         scope,
         [Order.group_id.label("group_id"), OrderLine.case_id.label("case_id")],
         [Order.group_id.label("group_id"), Report.case_id.label("case_id")],
         ["group_id", "case_id"],
     )
+    # The case's name and place come from the scope's cases (its keys are among them), not from a join:
+    # a join to "case" made PostgreSQL think few rows were left and look the groups up one by one.
+    names = {c.id: c.name for c in scope.cases}
+    places = {c.id: place for place, c in enumerate(sorted(scope.cases, key=lambda c: (c.position, c.id)))}
+    case_name = sa.case(names, value=f.c.case_id, else_=None) if names else sa.null()
+    case_place = sa.case(places, value=f.c.case_id, else_=None) if places else sa.null()
     query = (
-        sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, Case.id.label("case_id"),
-                  Case.name.label("case_name"), *[c.label(n) for n, c in columns.items()])
-        .select_from(frm.join(Group, Group.id == k.c.group_id).join(Case, Case.id == k.c.case_id))
+        sa.select(Group.id, Group.name, Group.type, Group.country, Group.region, f.c.case_id.label("case_id"),
+                  case_name.label("case_name"), *[c.label(n) for n, c in columns.items()], *count_columns)
+        .select_from(f.join(Group, Group.id == f.c.group_id))
     )
-    query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id, Case.position, Case.id)
-    return paginate_rows(query, page, counted=True)
+    query = _sorted(query, sort, columns, Group.name, "-unreported").order_by(Group.id, case_place)
+    return paginate_rows(query, page, **counting)
 
 
 # --- Cards reported per day --------------------------------------------------------------------------
@@ -603,38 +776,39 @@ def compare(scope: Scope, page: int = 1) -> Comparison:
 
 
 def _compare_groups(now_ids: list[int], before_ids: list[int], filters: Filters, page: int) -> Pagination:
-    """Per group: ordered and reported this campaign and the one before, in one pass over the order
-    lines (the comparison has no dates, so reported is order_line.cards_reported)."""
-    cards = OrderLine.packs * OrderLine.pack_size
-    accepted = Order.status.in_(ORDERED_STATUSES)
-    now, before = OrderLine.case_id.in_(now_ids), OrderLine.case_id.in_(before_ids)
+    """Per group: ordered and reported this campaign and the one before, in one pass over
+    group_case_cards (the comparison has no dates, so reported is the order lines' cards_reported)."""
+    cards = GroupCaseCards
+    accepted = cards.accepted_lines > 0
+    now, before = cards.case_id.in_(now_ids), cards.case_id.in_(before_ids)
 
     def total(when, value):
         return sa.func.coalesce(sa.func.sum(sa.case((when, value), else_=0)), 0)
 
     figures = (
         sa.select(
-            Order.group_id.label("group_id"),
-            total(sa.and_(now, accepted), cards).label("ordered_now"), total(now, OrderLine.cards_reported).label("reported_now"),
-            total(sa.and_(before, accepted), cards).label("ordered_before"), total(before, OrderLine.cards_reported).label("reported_before"),
+            cards.group_id.label("group_id"),
+            total(now, cards.ordered).label("ordered_now"), total(now, cards.reported).label("reported_now"),
+            total(before, cards.ordered).label("ordered_before"), total(before, cards.reported).label("reported_before"),
         )
-        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.case_id.in_(now_ids + before_ids), sa.or_(accepted, OrderLine.cards_reported != 0))
+        .where(cards.case_id.in_(now_ids + before_ids), sa.or_(accepted, cards.reported != 0))
     )
     if filters.group_id:
-        figures = figures.where(Order.group_id == filters.group_id)
+        figures = figures.where(cards.group_id == filters.group_id)
     if _group_conditions(filters):
-        figures = figures.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
-    f = figures.group_by(Order.group_id).having(
-        sa.or_(sa.func.sum(sa.case((accepted, 1), else_=0)) > 0, sa.func.sum(OrderLine.cards_reported) != 0)
-    ).subquery("f")
+        figures = figures.join(Group, Group.id == cards.group_id).where(*_group_conditions(filters))
+    per_group = figures.group_by(cards.group_id).having(
+        sa.or_(sa.func.sum(cards.accepted_lines) > 0, sa.func.sum(cards.reported) != 0)
+    ).subquery("per_group")
+    # Counted before the join to groups (see paginate_rows).
+    f = sa.select(per_group, sa.func.count().over().label("total_rows")).subquery("f")
     query = (
         sa.select(
             Group.id, Group.name, Group.type, Group.country, Group.region,
             f.c.ordered_now, f.c.reported_now, f.c.ordered_before, f.c.reported_before,
-            (f.c.reported_now - f.c.reported_before).label("change"),
+            (f.c.reported_now - f.c.reported_before).label("change"), f.c.total_rows,
         )
         .select_from(f.join(Group, Group.id == f.c.group_id))
         .order_by(f.c.reported_now.desc(), f.c.reported_before.desc(), Group.name, Group.id)
     )
-    return paginate_rows(query, page, counted=True)
+    return paginate_rows(query, page, counted="total_rows")
