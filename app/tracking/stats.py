@@ -178,15 +178,22 @@ def _needs_group_table(filters: Filters, keys: Sequence[Any]) -> bool:
     return bool(_group_conditions(filters)) or any(_table_of(k) is Group.__table__ for k in keys)
 
 
-def _narrow_lines(query: sa.Select, case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
-    """Order lines (joined to their order) limited to these cases, the group filter and the group conditions."""
+def _narrow(query: sa.Select, case_column: Any, group_column: Any, case_ids: Optional[Iterable[int]],
+            filters: Filters, keys: Sequence[Any]) -> sa.Select:
+    """Rows limited to these cases, the group filter and the group conditions (joining Group when a
+    condition or a key needs it), for a table whose case and group are `case_column`, `group_column`."""
     if case_ids is not None:
-        query = query.where(OrderLine.case_id.in_(list(case_ids)))
+        query = query.where(case_column.in_(list(case_ids)))
     if filters.group_id:
-        query = query.where(Order.group_id == filters.group_id)
+        query = query.where(group_column == filters.group_id)
     if _needs_group_table(filters, keys):
-        query = query.join(Group, Group.id == Order.group_id).where(*_group_conditions(filters))
+        query = query.join(Group, Group.id == group_column).where(*_group_conditions(filters))
     return query
+
+
+def _narrow_lines(query: sa.Select, case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
+    """Order lines (joined to their order), narrowed as `_narrow` does."""
+    return _narrow(query, OrderLine.case_id, Order.group_id, case_ids, filters, keys)
 
 
 def orders_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any] = (), count_groups: bool = False) -> sa.Select:
@@ -239,14 +246,8 @@ def _cards_key(key: Any) -> Optional[Any]:
 
 
 def _narrow_cards(query: sa.Select, case_ids: Optional[Iterable[int]], filters: Filters, keys: Sequence[Any]) -> sa.Select:
-    """group_case_cards limited to these cases, the group filter and the group conditions."""
-    if case_ids is not None:
-        query = query.where(GroupCaseCards.case_id.in_(list(case_ids)))
-    if filters.group_id:
-        query = query.where(GroupCaseCards.group_id == filters.group_id)
-    if _needs_group_table(filters, keys):
-        query = query.join(Group, Group.id == GroupCaseCards.group_id).where(*_group_conditions(filters))
-    return query
+    """group_case_cards, narrowed as `_narrow` does."""
+    return _narrow(query, GroupCaseCards.case_id, GroupCaseCards.group_id, case_ids, filters, keys)
 
 
 def _is_table_key(mapped: Sequence[Any]) -> bool:
@@ -400,18 +401,15 @@ def reports_select(case_ids: Optional[Iterable[int]], filters: Filters, keys: Se
         sa.select(*mapped, sa.func.coalesce(sa.func.sum(source.cards), 0).label("reported"))
         .select_from(source).where(source.cards != 0)
     )
-    if case_ids is not None:
+    if source is GroupReportDay:
+        query = _narrow(query, source.case_id, source.group_id, case_ids, filters, mapped)
+    elif case_ids is not None:
         query = query.where(source.case_id.in_(case_ids))
     if filters.by_date:
         # Both ends, always (date.min / date.max for an open one): with an end alone, SQLite 3.40 returns
         # rows past it when it searches group_report_day's key (group, case IN (...), day), as it does
         # with statistics that favour that plan. tests/test_tracking_stats.py has the reproduction.
         query = query.where(source.day >= (filters.date_from or date.min), source.day <= (filters.date_to or date.max))
-    if source is GroupReportDay:
-        if filters.group_id:
-            query = query.where(GroupReportDay.group_id == filters.group_id)
-        if _needs_group_table(filters, mapped):
-            query = query.join(Group, Group.id == GroupReportDay.group_id).where(*_group_conditions(filters))
     return query.group_by(*mapped) if mapped else query
 
 

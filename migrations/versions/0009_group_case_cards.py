@@ -38,25 +38,17 @@ DISPATCHED = "('dispatched', 'delivered')"
 FIGURES = ("accepted_lines", "ordered", "dispatched", "reported")
 
 
-def _line_figures(line: str, status: str, sign: str = "") -> str:
-    """accepted_lines, ordered, dispatched, reported of order line `line` on an order in `status`."""
+def _line_figures(line: str, status: str, sign: str = "", total: str = "") -> str:
+    """accepted_lines, ordered, dispatched, reported of order line `line` on an order in `status`;
+    with total="SUM", of all the lines of the query."""
     cards = f"{line}.packs * {line}.pack_size"
-    return (
-        f"{sign}(CASE WHEN {status} IN {ACCEPTED} THEN 1 ELSE 0 END), "
-        f"{sign}(CASE WHEN {status} IN {ACCEPTED} THEN {cards} ELSE 0 END), "
-        f"{sign}(CASE WHEN {status} IN {DISPATCHED} THEN {cards} ELSE 0 END), "
-        f"{sign}{line}.cards_reported"
+    figures = (
+        f"CASE WHEN {status} IN {ACCEPTED} THEN 1 ELSE 0 END",
+        f"CASE WHEN {status} IN {ACCEPTED} THEN {cards} ELSE 0 END",
+        f"CASE WHEN {status} IN {DISPATCHED} THEN {cards} ELSE 0 END",
+        f"{line}.cards_reported",
     )
-
-
-def _sum_line_figures(line: str, status: str, sign: str = "") -> str:
-    cards = f"{line}.packs * {line}.pack_size"
-    return (
-        f"{sign}SUM(CASE WHEN {status} IN {ACCEPTED} THEN 1 ELSE 0 END), "
-        f"{sign}SUM(CASE WHEN {status} IN {ACCEPTED} THEN {cards} ELSE 0 END), "
-        f"{sign}SUM(CASE WHEN {status} IN {DISPATCHED} THEN {cards} ELSE 0 END), "
-        f"{sign}SUM({line}.cards_reported)"
-    )
+    return ", ".join(f"{sign}{total}({figure})" for figure in figures)
 
 
 def _upsert(alias: str = "") -> str:
@@ -82,7 +74,7 @@ def _sqlite_line(row: str, sign: str) -> str:
 def _sqlite_order(row: str, sign: str) -> str:
     """Add or take off the figures of all the lines of order `row`, as if its status and group were `row`'s."""
     return (
-        f"{INSERT}SELECT {row}.group_id, l.case_id, {_sum_line_figures('l', f'{row}.status', sign)} "
+        f"{INSERT}SELECT {row}.group_id, l.case_id, {_line_figures('l', f'{row}.status', sign, total='SUM')} "
         f"FROM order_line l WHERE l.order_id = {row}.id GROUP BY l.case_id {_upsert()};"
     )
 
@@ -147,7 +139,7 @@ _PG_ORDERS = (
 )
 
 _PG_ORDER_DELETE = (
-    f"{INSERT_AS_T}SELECT OLD.group_id, l.case_id, {_sum_line_figures('l', 'OLD.status', '-')} "
+    f"{INSERT_AS_T}SELECT OLD.group_id, l.case_id, {_line_figures('l', 'OLD.status', '-', total='SUM')} "
     f"FROM order_line l WHERE l.order_id = OLD.id GROUP BY l.case_id ORDER BY 2 {_upsert('t')}; "
 )
 
@@ -187,7 +179,7 @@ POSTGRES_DROP = (
 
 BACKFILL = (
     "DELETE FROM group_case_cards",
-    f"{INSERT}SELECT o.group_id, l.case_id, {_sum_line_figures('l', 'o.status')} "
+    f"{INSERT}SELECT o.group_id, l.case_id, {_line_figures('l', 'o.status', total='SUM')} "
     'FROM order_line l JOIN "order" o ON o.id = l.order_id GROUP BY o.group_id, l.case_id',
 )
 
